@@ -1,0 +1,73 @@
+"""Exceptions raised by openshell-gateway.
+
+    OpenShellError
+    +-- ConfigError        bad gateway.toml, flag, variable or driver table (exit 2)
+    |   +-- PluginError    a selected driver is missing, broken or in conflict
+    +-- DriverError        a compute driver call failed; carries the gRPC status code
+    +-- StoreError         the sandbox store failed
+
+Messages name the value at fault and say what to do. The command-line programs
+turn ConfigError into exit status 2 and any other OpenShellError into exit
+status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class OpenShellError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(OpenShellError):
+    """Invalid configuration: the message names the key, value or file."""
+
+
+class PluginError(ConfigError):
+    """A selected driver cannot be used: not installed, broken or in conflict."""
+
+
+class StoreError(OpenShellError):
+    """The sandbox store could not be read or written."""
+
+
+class DriverError(OpenShellError):
+    """A compute driver call failed with a gRPC status code and message.
+
+    In-process drivers raise it, the driver SDK turns it into the call status,
+    and the remote-socket client raises it again from the status it receives,
+    so the gateway handles both placements the same way.
+    """
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"DriverError({self.code.name}, {self.message!r})"
+
+    @classmethod
+    def not_found(cls, message: str = "sandbox not found") -> DriverError:
+        return cls(grpc.StatusCode.NOT_FOUND, message)
+
+    @classmethod
+    def already_exists(cls, message: str = "sandbox already exists") -> DriverError:
+        return cls(grpc.StatusCode.ALREADY_EXISTS, message)
+
+    @classmethod
+    def invalid_argument(cls, message: str) -> DriverError:
+        return cls(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+    @classmethod
+    def failed_precondition(cls, message: str) -> DriverError:
+        return cls(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+    @classmethod
+    def internal(cls, message: str) -> DriverError:
+        return cls(grpc.StatusCode.INTERNAL, message)
+
+    @classmethod
+    def unimplemented(cls, message: str) -> DriverError:
+        return cls(grpc.StatusCode.UNIMPLEMENTED, message)
