@@ -1,0 +1,1 @@
+"""Command-line programs: `openshell-gateway` (operators) and `openshell` (users)."""

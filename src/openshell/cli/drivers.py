@@ -1,0 +1,129 @@
+"""`openshell-gateway drivers list`: every discovered compute driver and its state."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import rich_click as click
+
+from openshell.cli.options import command_line_from, config_options
+
+
+@click.group("drivers")
+def drivers_group() -> None:
+    """Inspect installed compute driver plugins."""
+
+
+def _selected_names(options: dict[str, Any]) -> tuple[set[str], str | None]:
+    """Return the names the current configuration selects, or why it cannot tell."""
+    from openshell.config import load_config
+    from openshell.errors import ConfigError
+
+    try:
+        config = load_config(command_line_from(options), os.environ)
+    except ConfigError as error:
+        return set(), str(error)
+    return set(config.compute_drivers.value), None
+
+
+def _probe(host: Any, name: str) -> str:
+    from openshell.plugin import ProbeResult
+
+    try:
+        result = host.call(name, "openshell_driver_probe")
+    except Exception as error:
+        return f"probe failed: {type(error).__name__}: {error}"
+    if not isinstance(result, ProbeResult):
+        return "-"
+    return "available" if result.available else "unavailable"
+
+
+def collect_rows(options: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """Load every plugin in isolation and describe each as a row."""
+    from openshell.host import PluginHost
+
+    host = PluginHost()
+    entries = host.load_all()
+    selected, config_problem = _selected_names(options)
+    rows = []
+    for entry in entries:
+        description = entry.description
+        rows.append(
+            {
+                "name": entry.name,
+                "kind": entry.kind,
+                "distribution": entry.distribution,
+                "version": entry.version,
+                "status": entry.status,
+                "selected": entry.name in selected,
+                "probe": _probe(host, entry.name) if entry.status == "ok" else "-",
+                "summary": description.summary if description else "",
+                "reason": entry.reason,
+            }
+        )
+    return rows, config_problem
+
+
+def _print_table(rows: list[dict[str, Any]], verbose: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "KIND", "PACKAGE", "STATUS", "SELECTED", "PROBE"):
+        table.add_column(column)
+    if verbose:
+        table.add_column("DETAIL")
+    styles = {"ok": "green", "error": "red", "conflict": "yellow", "disabled": "dim"}
+    for row in rows:
+        status = f"[{styles.get(row['status'], '')}]{row['status']}[/]"
+        cells = [
+            row["name"],
+            row["kind"],
+            f"{row['distribution']} {row['version']}",
+            status,
+            "yes" if row["selected"] else "no",
+            row["probe"],
+        ]
+        if verbose:
+            cells.append(row["reason"] or row["summary"])
+        table.add_row(*cells)
+    Console(soft_wrap=verbose).print(table)
+
+
+@drivers_group.command("list")
+@config_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--verbose", "-v", is_flag=True, help="Show failure details.")
+def list_drivers(as_json: bool, verbose: bool, **options: Any) -> None:
+    """List every discovered compute driver: kind, package, status, probe.
+
+    A plugin that fails to import is shown as `error` (`--verbose` shows why);
+    the others are listed as usual. Status values: ok, error, conflict,
+    disabled.
+
+    Example:
+
+        openshell-gateway drivers list --verbose
+    """
+    from openshell.logs import configure_logging
+
+    configure_logging("error")
+    rows, config_problem = collect_rows(options)
+    if as_json:
+        click.echo(
+            json.dumps({"drivers": rows, "config_error": config_problem}, indent=2)
+        )
+        return
+    if not rows:
+        click.echo(
+            "no compute driver plugins installed; "
+            "try: pip install openshell-driver-docker"
+        )
+    else:
+        _print_table(rows, verbose)
+    if config_problem:
+        click.echo(
+            f"note: cannot tell which driver is selected: {config_problem}", err=True
+        )

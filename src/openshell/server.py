@@ -1,0 +1,161 @@
+"""`openshell-gateway run`: wire configuration, driver, store and the public API."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+
+import grpc
+from loguru import logger
+
+from openshell import __version__
+from openshell.config import GatewayConfig
+from openshell.endpoints import Endpoint, acquire_endpoint
+from openshell.errors import DriverError, OpenShellError, PluginError
+from openshell.gateway import Gateway, OpenShellService, SandboxStore, open_store
+from openshell.health import HealthServer
+from openshell.host import PluginHost
+from openshell.plugin import DriverContext
+from openshell.proto import compute_driver_pb2 as pb
+from openshell.proto import openshell_pb2_grpc
+from openshell.resolution import Resolution, resolve_driver
+
+DRAIN_GRACE_SECONDS = 5.0
+"""How long in-flight public calls may finish once shutdown begins."""
+
+
+@dataclass
+class _Started:
+    endpoint: Endpoint
+    store: SandboxStore
+    gateway: Gateway
+    server: grpc.aio.Server
+    health: HealthServer | None
+
+
+async def _snapshot_capabilities(endpoint: Endpoint) -> pb.GetCapabilitiesResponse:
+    try:
+        capabilities = await endpoint.driver.get_capabilities()
+    except DriverError as error:
+        raise PluginError(
+            f"compute driver '{endpoint.name}' failed GetCapabilities: "
+            f"{error.code.name}: {error.message}"
+        ) from None
+    logger.bind(driver=endpoint.name).info(
+        "compute driver '{}' is {} {} (gateway_manages_lifecycle={})",
+        endpoint.name,
+        capabilities.driver_name or "(unnamed)",
+        capabilities.driver_version or "(no version)",
+        capabilities.gateway_manages_lifecycle,
+    )
+    return capabilities
+
+
+async def _log_listener_requirements(endpoint: Endpoint) -> None:
+    try:
+        response = await endpoint.driver.get_gateway_listener_requirements()
+    except DriverError as error:
+        if error.code == grpc.StatusCode.UNIMPLEMENTED:
+            logger.debug("driver has no GetGatewayListenerRequirements; assuming none")
+            return
+        raise PluginError(
+            f"compute driver '{endpoint.name}' failed GetGatewayListenerRequirements: "
+            f"{error.code.name}: {error.message}"
+        ) from None
+    for requirement in response.requirements:
+        # Extra listeners serve only in-sandbox supervisor callbacks, which this
+        # gateway does not have, so requirements are logged and nothing is bound.
+        logger.info(
+            "driver asks for a {} listener ({}); not bound: no in-sandbox supervisor",
+            requirement.WhichOneof("selector"),
+            requirement.reason,
+        )
+
+
+async def _start(
+    config: GatewayConfig, host: PluginHost, resolution: Resolution
+) -> _Started:
+    store = await open_store(config.database_url.value)
+    ip, port = config.bind_address.value
+    context = DriverContext(
+        name=resolution.name,
+        state_dir=config.state_dir,
+        log_level=config.log_level.value,
+        gateway_port=port,
+    )
+    try:
+        endpoint = await acquire_endpoint(resolution, host, context)
+    except BaseException:
+        await store.close()
+        raise
+    try:
+        capabilities = await _snapshot_capabilities(endpoint)
+        await _log_listener_requirements(endpoint)
+
+        gateway = Gateway(store, endpoint.driver, resolution.name, capabilities)
+        server = grpc.aio.server()
+        openshell_pb2_grpc.add_OpenShellServicer_to_server(
+            OpenShellService(gateway, version=__version__), server
+        )
+        address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+        try:
+            server.add_insecure_port(address)
+        except RuntimeError as error:
+            raise OpenShellError(
+                f"cannot listen on {address} ({config.bind_address.source}): {error}"
+            ) from None
+        await server.start()
+        logger.info("public API listening on {} (plaintext)", address)
+
+        health = None
+        if config.health_bind_address.value is not None:
+            health_ip, health_port = config.health_bind_address.value
+            health = HealthServer(health_ip, health_port, gateway.readiness_problem)
+            await health.start()
+
+        await gateway.start()
+    except BaseException:
+        await endpoint.release()
+        await store.close()
+        raise
+    return _Started(endpoint, store, gateway, server, health)
+
+
+async def _stop(started: _Started) -> int:
+    """Drain, sweep, release; return the exit status."""
+    logger.info("shutting down: draining public calls")
+    if started.health is not None:
+        await started.health.stop()
+    await started.server.stop(DRAIN_GRACE_SECONDS)
+    failures = await started.gateway.stop()
+    await started.endpoint.release()
+    await started.store.close()
+    if failures:
+        logger.error("failed to stop {} sandbox(es) during gateway shutdown", failures)
+        return 1
+    logger.info("gateway stopped")
+    return 0
+
+
+async def serve(config: GatewayConfig, host: PluginHost) -> int:
+    """Run the gateway until SIGINT or SIGTERM; return the exit status."""
+    resolution = resolve_driver(config, host)
+    for warning in (*config.warnings, *resolution.warnings):
+        logger.warning(warning)
+    logger.info(
+        "compute driver '{}' {} ({})",
+        resolution.name,
+        resolution.placement,
+        resolution.reason,
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    started = await _start(config, host, resolution)
+    logger.info("gateway {} ready", __version__)
+    await stop.wait()
+    return await _stop(started)
