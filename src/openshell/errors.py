@@ -13,7 +13,10 @@ status 1, without a traceback.
 
 from __future__ import annotations
 
-import grpc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import grpc
 
 
 class OpenShellError(Exception):
@@ -49,25 +52,33 @@ class DriverError(OpenShellError):
         return f"DriverError({self.code.name}, {self.message!r})"
 
     @classmethod
+    def _with_code(cls, code_name: str, message: str) -> DriverError:
+        # grpc is imported here, not at module level, so that importing this
+        # module from a plugin's light module stays cheap.
+        import grpc
+
+        return cls(getattr(grpc.StatusCode, code_name), message)
+
+    @classmethod
     def not_found(cls, message: str = "sandbox not found") -> DriverError:
-        return cls(grpc.StatusCode.NOT_FOUND, message)
+        return cls._with_code("NOT_FOUND", message)
 
     @classmethod
     def already_exists(cls, message: str = "sandbox already exists") -> DriverError:
-        return cls(grpc.StatusCode.ALREADY_EXISTS, message)
+        return cls._with_code("ALREADY_EXISTS", message)
 
     @classmethod
     def invalid_argument(cls, message: str) -> DriverError:
-        return cls(grpc.StatusCode.INVALID_ARGUMENT, message)
+        return cls._with_code("INVALID_ARGUMENT", message)
 
     @classmethod
     def failed_precondition(cls, message: str) -> DriverError:
-        return cls(grpc.StatusCode.FAILED_PRECONDITION, message)
+        return cls._with_code("FAILED_PRECONDITION", message)
 
     @classmethod
     def internal(cls, message: str) -> DriverError:
-        return cls(grpc.StatusCode.INTERNAL, message)
+        return cls._with_code("INTERNAL", message)
 
     @classmethod
     def unimplemented(cls, message: str) -> DriverError:
-        return cls(grpc.StatusCode.UNIMPLEMENTED, message)
+        return cls._with_code("UNIMPLEMENTED", message)

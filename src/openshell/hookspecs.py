@@ -10,12 +10,18 @@ that plugin's answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from openshell.driver import ComputeDriver
-from openshell.plugin import DriverContext, DriverDescription, ManagedCommand, ProbeResult
+if TYPE_CHECKING:
+    from openshell.driver import ComputeDriver
+    from openshell.plugin import (
+        DriverContext,
+        DriverDescription,
+        ManagedCommand,
+        ProbeResult,
+    )
 
 PROJECT_NAME = "openshell"
 ENTRY_POINT_GROUP = "openshell.compute_drivers"
