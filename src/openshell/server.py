@@ -11,7 +11,7 @@ from loguru import logger
 
 from openshell import __version__
 from openshell.config import GatewayConfig
-from openshell.endpoints import Endpoint, acquire_endpoint
+from openshell.endpoints.acquire import Endpoint, acquire_endpoint
 from openshell.errors import DriverError, OpenShellError, PluginError
 from openshell.gateway import Gateway, OpenShellService, SandboxStore, open_store
 from openshell.health import HealthServer

@@ -1,6 +1,5 @@
-"""Endpoints: the three placements of a compute driver behind one interface."""
+"""Endpoints: the three placements of a compute driver behind one interface.
 
-from openshell.endpoints.acquire import Endpoint, acquire_endpoint
-from openshell.endpoints.remote import RemoteDriver
-
-__all__ = ["Endpoint", "RemoteDriver", "acquire_endpoint"]
+`acquire` builds an endpoint from a resolution, `remote` is the gRPC client
+for a driver on a Unix socket, and `managed` starts a driver program.
+"""
