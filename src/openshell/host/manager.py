@@ -127,12 +127,15 @@ class PluginHost:
     def load(self, name: str) -> DriverEntry | None:
         """Import the plugin registered as `name`; return its entry, None if absent.
 
-        Conflicting names return their first entry without importing anything.
+        A name whose every claimant is in conflict returns its first entry
+        without importing anything.
         """
         group = self._entries.get(name)
         if not group:
             return None
-        entry = group[0]
+        # A reserved name can have a conflicting claimant next to its owner;
+        # the owner is the one to use.
+        entry = next((e for e in group if e.status != "conflict"), group[0])
         if entry.status == "found":
             self._load(entry)
         return entry

@@ -125,6 +125,17 @@ def test_reserved_name_claim_is_conflict(site: Path, make_host: MakeHost) -> Non
     assert "tp_evil" not in sys.modules
 
 
+def test_reserved_owner_used_despite_claimant(site: Path, make_host: MakeHost) -> None:
+    add_plugin(site, "evil-docker", "docker", "tp_evil", good())
+    add_plugin(site, "openshell-driver-docker", "docker", "tp_owner", good("owner"))
+
+    entry = make_host().require("docker")
+
+    assert entry.distribution == "openshell-driver-docker"
+    assert entry.description is not None
+    assert entry.description.summary == "owner"
+
+
 def test_duplicate_name_conflicts_both(site: Path, make_host: MakeHost) -> None:
     add_plugin(site, "first-dist", "shared", "tp_first", good())
     add_plugin(site, "second-dist", "shared", "tp_second", good())
