@@ -16,6 +16,7 @@ from openshell.errors import DriverError, OpenShellError, PluginError
 from openshell.gateway import Gateway, OpenShellService, SandboxStore, open_store
 from openshell.health import HealthServer
 from openshell.host import PluginHost
+from openshell.listener import listener_address, server_credentials
 from openshell.plugin import DriverContext
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import openshell_pb2_grpc
@@ -76,8 +77,9 @@ async def _log_listener_requirements(endpoint: Endpoint) -> None:
 async def _start(
     config: GatewayConfig, host: PluginHost, resolution: Resolution
 ) -> _Started:
+    credentials = server_credentials(config)
     store = await open_store(config.database_url.value)
-    ip, port = config.bind_address.value
+    _, port = config.bind_address.value
     context = DriverContext(
         name=resolution.name,
         state_dir=config.state_dir,
@@ -98,15 +100,22 @@ async def _start(
         openshell_pb2_grpc.add_OpenShellServicer_to_server(
             OpenShellService(gateway, version=__version__), server
         )
-        address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+        address = listener_address(config)
         try:
-            server.add_insecure_port(address)
+            if credentials is None:
+                server.add_insecure_port(address)
+            else:
+                server.add_secure_port(address, credentials)
         except RuntimeError as error:
             raise OpenShellError(
                 f"cannot listen on {address} ({config.bind_address.source}): {error}"
             ) from None
         await server.start()
-        logger.info("public API listening on {} (plaintext)", address)
+        logger.info(
+            "public API listening on {} ({})",
+            address,
+            "plaintext" if credentials is None else "TLS",
+        )
 
         health = None
         if config.health_bind_address.value is not None:

@@ -63,6 +63,7 @@ def check(check_all: bool, **options: Any) -> None:
     """
     from openshell.config import load_config
     from openshell.host import PluginHost
+    from openshell.listener import server_credentials
     from openshell.logs import configure_logging
     from openshell.resolution import resolve_driver
 
@@ -71,6 +72,7 @@ def check(check_all: bool, **options: Any) -> None:
         config = load_config(command_line_from(options), os.environ)
         host = PluginHost()
         resolution = resolve_driver(config, host)
+        server_credentials(config)
         for warning in (*config.warnings, *resolution.warnings):
             click.echo(f"warning: {warning}", err=True)
         if check_all:
