@@ -14,9 +14,10 @@ from openshell.config import GatewayConfig
 from openshell.endpoints.acquire import Endpoint, acquire_endpoint
 from openshell.errors import DriverError, OpenShellError, PluginError
 from openshell.gateway import Gateway, OpenShellService, SandboxStore, open_store
-from openshell.health import HealthServer
 from openshell.host import PluginHost
+from openshell.http_endpoints import HttpEndpoints, health_routes
 from openshell.listener import listener_address, server_credentials
+from openshell.metrics import ApiMetricsInterceptor, GatewayMetrics, InstrumentedDriver
 from openshell.plugin import DriverContext
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import openshell_pb2_grpc
@@ -32,7 +33,7 @@ class _Started:
     store: SandboxStore
     gateway: Gateway
     server: grpc.aio.Server
-    health: HealthServer | None
+    http: list[HttpEndpoints]
 
 
 async def _snapshot_capabilities(endpoint: Endpoint) -> pb.GetCapabilitiesResponse:
@@ -95,8 +96,10 @@ async def _start(
         capabilities = await _snapshot_capabilities(endpoint)
         await _log_listener_requirements(endpoint)
 
-        gateway = Gateway(store, endpoint.driver, resolution.name, capabilities)
-        server = grpc.aio.server()
+        metrics = GatewayMetrics(resolution.name)
+        driver = InstrumentedDriver(endpoint.driver, metrics)
+        gateway = Gateway(store, driver, resolution.name, capabilities)
+        server = grpc.aio.server(interceptors=[ApiMetricsInterceptor(metrics)])
         openshell_pb2_grpc.add_OpenShellServicer_to_server(
             OpenShellService(gateway, version=__version__), server
         )
@@ -117,25 +120,33 @@ async def _start(
             "plaintext" if credentials is None else "TLS",
         )
 
-        health = None
+        http = []
         if config.health_bind_address.value is not None:
             health_ip, health_port = config.health_bind_address.value
-            health = HealthServer(health_ip, health_port, gateway.readiness_problem)
-            await health.start()
+            routes = health_routes(gateway.readiness_problem)
+            http.append(
+                HttpEndpoints("health endpoints", health_ip, health_port, routes)
+            )
+        if config.metrics_bind_address.value is not None:
+            metrics_ip, metrics_port = config.metrics_bind_address.value
+            routes = {"/metrics": metrics.route(store)}
+            http.append(HttpEndpoints("metrics", metrics_ip, metrics_port, routes))
+        for endpoints in http:
+            await endpoints.start()
 
         await gateway.start()
     except BaseException:
         await endpoint.release()
         await store.close()
         raise
-    return _Started(endpoint, store, gateway, server, health)
+    return _Started(endpoint, store, gateway, server, http)
 
 
 async def _stop(started: _Started) -> int:
     """Drain, sweep, release; return the exit status."""
     logger.info("shutting down: draining public calls")
-    if started.health is not None:
-        await started.health.stop()
+    for endpoints in started.http:
+        await endpoints.stop()
     await started.server.stop(DRAIN_GRACE_SECONDS)
     failures = await started.gateway.stop()
     await started.endpoint.release()
