@@ -67,29 +67,25 @@ def collect_rows(options: dict[str, Any]) -> tuple[list[dict[str, Any]], str | N
 
 
 def _print_table(rows: list[dict[str, Any]], verbose: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
-    for column in ("NAME", "KIND", "PACKAGE", "STATUS", "SELECTED", "PROBE"):
-        table.add_column(column)
-    if verbose:
-        table.add_column("DETAIL")
-    styles = {"ok": "green", "error": "red", "conflict": "yellow", "disabled": "dim"}
+    """Print aligned columns with plain text; rich's console costs ~90 ms to import."""
+    header = ["NAME", "KIND", "PACKAGE", "STATUS", "SELECTED", "PROBE"]
+    lines = [header + (["DETAIL"] if verbose else [])]
     for row in rows:
-        status = f"[{styles.get(row['status'], '')}]{row['status']}[/]"
         cells = [
             row["name"],
             row["kind"],
             f"{row['distribution']} {row['version']}",
-            status,
+            row["status"],
             "yes" if row["selected"] else "no",
             row["probe"],
         ]
         if verbose:
             cells.append(row["reason"] or row["summary"])
-        table.add_row(*cells)
-    Console(soft_wrap=verbose).print(table)
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        click.echo("  ".join(padded + line[len(header) :]).rstrip())
 
 
 @drivers_group.command("list")
