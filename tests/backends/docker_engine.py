@@ -3,7 +3,10 @@
 Usage: ``python -m tests.backends.docker_engine start|stop|status``.
 
 dockerd runs without the docker0 bridge, iptables rules or ip_forward changes,
-in a private mount namespace (see ``namespaces``). It starts its own containerd.
+and starts its own containerd. It runs in private mount and network namespaces
+(see ``namespaces``), because a bridge network that a client creates through the
+API would otherwise stay on the host after dockerd stops. Containers therefore
+cannot be reached from the host's network namespace.
 """
 
 import hashlib
@@ -132,7 +135,7 @@ def start() -> dict[str, str]:
     remove_files(paths.socket, paths.pidfile)
     write_config(paths)
 
-    command = in_private_namespaces(dockerd_command(paths), network=False)
+    command = in_private_namespaces(dockerd_command(paths), network=True)
     logger.info("starting dockerd, log in %s", paths.log)
     pid = spawn_daemon(command, paths.log)
     if not wait_for_ping(paths.socket, START_TIMEOUT_SECONDS, lambda: is_running(pid)):

@@ -23,18 +23,20 @@ def in_private_namespaces(
     network: bool,
     tmpfs_dirs: Sequence[Path] = PRIVATE_TMPFS_DIRS,
 ) -> list[str]:
-    """Return a command that runs ``argv`` in a new mount (and network) namespace.
+    """Return a command that runs ``argv`` in new mount and, optionally, network namespaces.
 
     ``unshare`` and ``sh`` exec into ``argv``, so the PID of the returned command
     is the PID of the daemon. Only directories that exist on the host can be
     mounted over, and a missing one makes the command fail instead of creating it.
     """
-    mounts = " && ".join(
+    steps = [
         f"mount -t tmpfs -o mode=0755 openshell-test {directory}"
         for directory in tmpfs_dirs
-    )
-    script = f'{mounts} && exec "$@"'
+    ]
     flags = ["--mount", "--propagation", "private"]
     if network:
         flags.append("--net")
+        # A new network namespace starts with its loopback interface down.
+        steps.append("ip link set lo up")
+    script = " && ".join([*steps, 'exec "$@"'])
     return ["unshare", *flags, "--", "sh", "-c", script, "sh", *argv]

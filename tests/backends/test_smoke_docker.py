@@ -3,6 +3,7 @@
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -76,3 +77,14 @@ def test_container_lifecycle_and_events(
         assert expected in actions, f"no {expected!r} event in {actions}"
     assert actions.index("create") < actions.index("start") < actions.index("die")
     assert actions[-1] == "destroy"
+
+
+def test_bridge_network_stays_off_host(client: docker.DockerClient) -> None:
+    """dockerd runs in its own network namespace, so its bridges are not on the host."""
+    network = client.networks.create(f"smoke-{uuid.uuid4().hex[:8]}", driver="bridge")
+    try:
+        assert network.id is not None
+        bridge = f"br-{network.id[:12]}"
+        assert not Path(f"/sys/class/net/{bridge}").exists()
+    finally:
+        network.remove()
