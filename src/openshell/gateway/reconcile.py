@@ -83,7 +83,11 @@ class Reconciler:
             row = await self._rows.store.get(observed.id)
             if row is None or self._rows.written_since(observed.id, started):
                 continue
-            fresh = await self._observe(row)
+            try:
+                fresh = await self._observe(row)
+            except DriverError:
+                # Gone since it was listed; the next sweep checks it as unlisted.
+                continue
             if fresh is not None:
                 await self._rows.apply_observation(fresh)
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from scripted_driver import ScriptedDriver
 
 from openshell.gateway import Gateway, OpenShellService, open_store
 from openshell.gateway.store import SandboxStore
 from openshell.proto import openshell_pb2 as api
 from openshell.proto import openshell_pb2_grpc as api_grpc
+from tests.unit.gateway.scripted_driver import ScriptedDriver
 
 FAST_LOOPS: dict[str, Any] = {
     "watch_retry_initial_delay": 0.05,

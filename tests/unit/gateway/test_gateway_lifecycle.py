@@ -6,11 +6,16 @@ import asyncio
 from pathlib import Path
 
 import grpc
-from gateway_harness import Harness, rpc_error, served_gateway, wait_for
-from scripted_driver import ScriptedDriver
 
 from openshell.errors import DriverError
 from openshell.proto import openshell_pb2 as api
+from tests.unit.gateway.gateway_harness import (
+    Harness,
+    rpc_error,
+    served_gateway,
+    wait_for,
+)
+from tests.unit.gateway.scripted_driver import ScriptedDriver
 
 Code = grpc.StatusCode
 READY = api.SANDBOX_PHASE_READY

@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 import grpc
-from gateway_harness import served_gateway, wait_for
-from scripted_driver import ScriptedDriver
 
 from openshell.errors import DriverError
 from openshell.gateway import open_store, shutdown_failure_message
 from openshell.gateway.store import SandboxStore
 from openshell.proto import openshell_pb2 as api
+from tests.unit.gateway.gateway_harness import served_gateway, wait_for
+from tests.unit.gateway.scripted_driver import ScriptedDriver
 
 
 def ready_condition(row: api.Sandbox) -> tuple[str, str, str]:
@@ -292,6 +292,20 @@ async def test_reconcile_refreshes_listed_rows(tmp_path: Path) -> None:
     assert row is not None
     assert row.status.phase == api.SANDBOX_PHASE_READY
     assert row.status.sandbox_name == "backend-sb-listed"
+
+
+async def test_reconcile_listed_then_gone(tmp_path: Path) -> None:
+    driver = ScriptedDriver(manages_lifecycle=False)
+    store = new_store(tmp_path)
+    await seed(store, "listed", api.SANDBOX_PHASE_READY)
+    driver.add("listed", "sb-listed")
+    driver.faults["get"] = DriverError.not_found()
+    async with served_gateway(tmp_path, driver, store=store, start=False) as gw:
+        await gw.gateway.reconciler.sweep()
+        phase = await phase_of(gw.store, "listed")
+
+    assert gw.gateway.reconciler.sweeps_finished == 1
+    assert phase == api.SANDBOX_PHASE_READY
 
 
 async def test_reconcile_list_failure_changes_nothing(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 
 import grpc
-from gateway_harness import rpc_error, served_gateway
-from scripted_driver import ScriptedDriver
 
 import openshell
 from openshell.errors import DriverError
 from openshell.proto import openshell_pb2 as api
+from tests.unit.gateway.gateway_harness import rpc_error, served_gateway
+from tests.unit.gateway.scripted_driver import ScriptedDriver
 
 Code = grpc.StatusCode
 
