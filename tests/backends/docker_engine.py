@@ -142,7 +142,7 @@ def start() -> dict[str, str]:
         terminate({pid}, grace=5.0)
         remove_leftovers(paths.directory)
         raise BackendError(
-            f"dockerd did not answer on {paths.socket} within "
+            f"dockerd did not respond on {paths.socket} within "
             f"{START_TIMEOUT_SECONDS:.0f} s; end of {paths.log}:\n{tail(paths.log)}"
         )
     logger.info("dockerd %d is ready on %s", pid, paths.socket)

@@ -99,8 +99,9 @@ def status() -> dict[str, str] | None:
 
 def write_configs(paths: PodmanPaths) -> None:
     """Write the configuration files that keep Podman's state under ``paths``."""
-    # crun fails on this machine's hybrid cgroup layout, and the default ulimits
-    # need CAP_SYS_RESOURCE. lock_type "file" keeps the locks out of /dev/shm.
+    # crun failed on the hybrid cgroup layout of the test machines, so runc runs
+    # the containers. The default ulimits need CAP_SYS_RESOURCE, which the test
+    # machines do not grant. lock_type "file" keeps the locks out of /dev/shm.
     paths.containers_conf.write_text(
         f"""[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
@@ -126,7 +127,7 @@ graphroot = "{paths.storage}"
 runroot = "{paths.directory}/run"
 """
     )
-    # No registry is reachable, so short names must never be sent to one.
+    # No registry is reachable, so short names get no search registries.
     paths.registries_conf.write_text(
         'unqualified-search-registries = []\nshort-name-mode = "disabled"\n'
     )
@@ -163,7 +164,7 @@ def start() -> dict[str, str]:
         terminate({pid}, grace=5.0)
         remove_leftovers(paths.directory)
         raise BackendError(
-            f"podman did not answer on {paths.socket} within "
+            f"podman did not respond on {paths.socket} within "
             f"{START_TIMEOUT_SECONDS:.0f} s; end of {paths.log}:\n{tail(paths.log)}"
         )
     logger.info("podman service %d is ready on %s", pid, paths.socket)
@@ -171,7 +172,10 @@ def start() -> dict[str, str]:
 
 
 def stop_containers(socket: Path) -> None:
-    """Stop all running containers at once, which also tears down their networks."""
+    """Stop every running container without a grace period.
+
+    Stopping a container also tears down its network.
+    """
     code, containers = request_json(
         socket, "GET", f"{API_PREFIX}/containers/json?all=true"
     )

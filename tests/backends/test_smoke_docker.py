@@ -88,3 +88,9 @@ def test_bridge_network_stays_off_host(client: docker.DockerClient) -> None:
         assert not Path(f"/sys/class/net/{bridge}").exists()
     finally:
         network.remove()
+
+
+def test_pull_fails_without_network(client: docker.DockerClient) -> None:
+    """dockerd's network namespace has no route out, so a pull fails at once."""
+    with pytest.raises(docker.errors.APIError, match="network is unreachable"):
+        client.images.pull("openshell-test/absent", tag="latest")

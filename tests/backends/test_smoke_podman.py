@@ -146,3 +146,12 @@ def test_libpod_api_lifecycle_and_events(podman_service: ContainerEngine) -> Non
         assert expected in actions, f"no {expected!r} event in {actions}"
     assert actions.index("create") < actions.index("start") < actions.index("died")
     assert actions[-1] == "remove"
+
+
+def test_pull_fails_without_network(podman_service: ContainerEngine) -> None:
+    """The service's network namespace has no route out, so a pull fails at once."""
+    reference = "docker.io/openshell-test/absent:latest"
+    _, body = request(
+        podman_service.socket, "POST", f"{LIBPOD}/images/pull?reference={reference}"
+    )
+    assert b"network is unreachable" in body
