@@ -286,7 +286,11 @@ class DockerEngine:
     async def _call(
         self, operation: str, function: Callable[..., T], *args: Any, **kwargs: Any
     ) -> T:
-        """Run a blocking call, turning engine failures into INTERNAL errors."""
+        """Run a blocking call, turning engine failures into INTERNAL errors.
+
+        NOTE: while the engine is down, docker-py 7.2 leaves the socket of
+        each failed connect to the garbage collector, which warns about it.
+        """
         try:
             return await self._run(function, *args, **kwargs)
         except DriverError:

@@ -17,6 +17,7 @@ from typing import Any
 from loguru import logger
 
 from openshell_driver_docker.engine import DockerEngine, EventStream
+from openshell_driver_docker.probe import PingOutcome, ping_docker
 
 INITIAL_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
@@ -103,11 +104,22 @@ class EngineMonitor:
                 self._stopping.wait(backoff)
 
     def _open(self, failures: int) -> EventStream | None:
+        # One warning per outage; the retries that follow log at debug level.
+        level = "DEBUG" if failures else "WARNING"
+
+        # A raw ping first, because docker-py 7.2 leaks the socket of a
+        # failed connect (UnixHTTPConnection.connect), once per retry.
+        outcome = ping_docker(self._engine.socket_path)
+        if outcome is not PingOutcome.ANSWERED:
+            log.log(
+                level,
+                "docker event stream connect failed: engine socket {}; retrying",
+                outcome.value,
+            )
+            return None
         try:
             stream = self._engine.open_event_stream(self._label_filters)
         except Exception as error:
-            # One warning per outage; the retries that follow log at debug level.
-            level = "DEBUG" if failures else "WARNING"
             log.log(level, "docker event stream connect failed: {}; retrying", error)
             return None
         with self._stream_lock:
