@@ -5,7 +5,8 @@ import signal
 from pathlib import Path
 
 from tests.backends.mounts import unmount_all
-from tests.backends.processes import processes_using, terminate
+from tests.backends.paths import BackendError, tail
+from tests.backends.processes import is_running, processes_using, terminate
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,22 @@ def remove_leftovers(directory: Path) -> None:
         logger.info("stopping leftover processes %s", sorted(leftovers))
         terminate(leftovers, signal.SIGTERM, grace=5.0)
     unmount_all(directory)
+
+
+def startup_error(
+    program: str, pid: int, socket: Path, log: Path, directory: Path
+) -> BackendError:
+    """Stop a daemon that failed to start and return the error to raise.
+
+    The message states whether the daemon exited or timed out, followed by its log.
+    """
+    if is_running(pid):
+        reason = f"did not respond on {socket} within the start timeout"
+    else:
+        reason = "exited before it responded"
+    terminate({pid}, grace=5.0)
+    remove_leftovers(directory)
+    return BackendError(f"{program} {reason}. End of {log}:\n{tail(log)}")
 
 
 def remove_files(*paths: Path) -> None:

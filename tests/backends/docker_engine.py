@@ -19,9 +19,13 @@ from pathlib import Path
 
 from tests.backends import cli
 from tests.backends.cgroups import remove_cgroup
-from tests.backends.cleanup import remove_files, remove_leftovers
+from tests.backends.cleanup import remove_files, remove_leftovers, startup_error
 from tests.backends.namespaces import in_private_namespaces
-from tests.backends.paths import BackendError, backend_dir, check_socket_path, tail
+from tests.backends.paths import (
+    backend_dir,
+    check_socket_path,
+    find_program,
+)
 from tests.backends.processes import (
     is_running,
     running_pid,
@@ -109,7 +113,7 @@ def write_config(paths: DockerPaths) -> None:
 
 def dockerd_command(paths: DockerPaths) -> list[str]:
     return [
-        "dockerd",
+        find_program("dockerd"),
         f"--host=unix://{paths.socket}",
         f"--data-root={paths.data_root}",
         f"--exec-root={paths.exec_root}",
@@ -139,12 +143,7 @@ def start() -> dict[str, str]:
     logger.info("starting dockerd, log in %s", paths.log)
     pid = spawn_daemon(command, paths.log)
     if not wait_for_ping(paths.socket, START_TIMEOUT_SECONDS, lambda: is_running(pid)):
-        terminate({pid}, grace=5.0)
-        remove_leftovers(paths.directory)
-        raise BackendError(
-            f"dockerd did not respond on {paths.socket} within "
-            f"{START_TIMEOUT_SECONDS:.0f} s; end of {paths.log}:\n{tail(paths.log)}"
-        )
+        raise startup_error("dockerd", pid, paths.socket, paths.log, paths.directory)
     logger.info("dockerd %d is ready on %s", pid, paths.socket)
     return settings(paths, pid)
 

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 ROOT_ENV = "OPENSHELL_TEST_ROOT"
@@ -15,10 +16,10 @@ _SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]*")
 
 
 class BackendError(Exception):
-    """A backend failed to start, stop or report its status."""
+    """Error from starting, stopping or querying a backend."""
 
 
-def test_root() -> Path:
+def state_root() -> Path:
     """Return the root directory from OPENSHELL_TEST_ROOT, or the default.
 
     Raises BackendError if the path is relative or contains characters other than
@@ -35,7 +36,7 @@ def test_root() -> Path:
 
 def backend_dir(name: str) -> Path:
     """Return the directory that contains all state of one backend."""
-    return test_root() / name
+    return state_root() / name
 
 
 def check_socket_path(path: Path) -> None:
@@ -47,6 +48,17 @@ def check_socket_path(path: Path) -> None:
             f"{MAX_SOCKET_PATH_BYTES} that Linux allows: set {ROOT_ENV} to a shorter "
             "directory"
         )
+
+
+def find_program(name: str) -> str:
+    """Return the path of the program ``name`` on PATH, or raise BackendError."""
+    found = shutil.which(name)
+    if found is None:
+        raise BackendError(
+            f"{name} not found on PATH: run scripts/install-system-deps, and make "
+            "sure PATH contains /usr/sbin"
+        )
+    return found
 
 
 def tail(path: Path, lines: int = 30) -> str:

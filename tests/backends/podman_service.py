@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.backends import cli
-from tests.backends.cleanup import remove_files, remove_leftovers
+from tests.backends.cleanup import remove_files, remove_leftovers, startup_error
 from tests.backends.namespaces import in_private_namespaces
-from tests.backends.paths import BackendError, backend_dir, check_socket_path, tail
+from tests.backends.paths import backend_dir, check_socket_path, find_program
 from tests.backends.processes import (
     is_running,
     running_pid,
@@ -155,18 +155,19 @@ def start() -> dict[str, str]:
     remove_files(paths.socket, paths.pidfile)
     write_configs(paths)
 
-    service = ["podman", "system", "service", "--time=0", f"unix://{paths.socket}"]
+    service = [
+        find_program("podman"),
+        "system",
+        "service",
+        "--time=0",
+        f"unix://{paths.socket}",
+    ]
     command = in_private_namespaces(service, network=True)
     logger.info("starting podman service, log in %s", paths.log)
     pid = spawn_daemon(command, paths.log, podman_environment(paths))
     paths.pidfile.write_text(f"{pid}\n")
     if not wait_for_ping(paths.socket, START_TIMEOUT_SECONDS, lambda: is_running(pid)):
-        terminate({pid}, grace=5.0)
-        remove_leftovers(paths.directory)
-        raise BackendError(
-            f"podman did not respond on {paths.socket} within "
-            f"{START_TIMEOUT_SECONDS:.0f} s; end of {paths.log}:\n{tail(paths.log)}"
-        )
+        raise startup_error("podman", pid, paths.socket, paths.log, paths.directory)
     logger.info("podman service %d is ready on %s", pid, paths.socket)
     return settings(paths, pid)
 
