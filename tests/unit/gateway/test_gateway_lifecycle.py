@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 
 from openshell.errors import DriverError
+from openshell.gateway import open_store
 from openshell.proto import openshell_pb2 as api
 from tests.unit.gateway.gateway_harness import (
     Harness,
@@ -296,3 +297,26 @@ async def test_start_driver_error(tmp_path: Path) -> None:
         "start sandbox failed: method not implemented",
     )
     assert after.status.phase == STOPPED
+
+
+async def test_stop_in_flight_at_shutdown(tmp_path: Path) -> None:
+    driver = ScriptedDriver(manages_lifecycle=False)
+    driver.stop_gate = asyncio.Event()
+    async with served_gateway(tmp_path, driver, operation_drain_timeout=0.1) as gw:
+        await ready_sandbox(gw)
+        call = gw.stub.StopSandbox(api.StopSandboxRequest(name="calm-otter"))
+        await wait_for(
+            lambda: _true(bool(driver.calls_of("stop"))), "the driver stop call"
+        )
+        call.cancel()
+        pending = len(gw.gateway.tasks)
+
+    reopened = open_store(f"sqlite:{tmp_path}/state/openshell.db")
+    try:
+        row = await reopened.get_by_name("default", "calm-otter")
+    finally:
+        await reopened.close()
+    assert pending == 1
+    assert len(gw.gateway.tasks) == 0
+    assert row is not None
+    assert row.status.phase == STOPPING
