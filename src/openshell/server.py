@@ -13,9 +13,15 @@ from openshell import __version__
 from openshell.config import GatewayConfig
 from openshell.endpoints.acquire import Endpoint, acquire_endpoint
 from openshell.errors import DriverError, OpenShellError, PluginError
-from openshell.gateway import Gateway, OpenShellService, SandboxStore, open_store
+from openshell.gateway import (
+    Gateway,
+    OpenShellService,
+    SandboxStore,
+    open_store,
+    shutdown_failure_message,
+)
 from openshell.host import PluginHost
-from openshell.http_endpoints import HttpEndpoints, health_routes
+from openshell.http_endpoints import HttpEndpoints, ReadinessCheck, health_routes
 from openshell.listener import listener_address, server_credentials
 from openshell.metrics import ApiMetricsInterceptor, GatewayMetrics, InstrumentedDriver
 from openshell.plugin import DriverContext
@@ -24,6 +30,7 @@ from openshell.proto import openshell_pb2_grpc
 from openshell.resolution import Resolution, resolve_driver
 
 DRAIN_GRACE_SECONDS = 5.0
+_READINESS_PROBE_ID = "00000000-0000-0000-0000-000000000000"
 """How long in-flight public calls may finish once shutdown begins."""
 
 
@@ -75,11 +82,27 @@ async def _log_listener_requirements(endpoint: Endpoint) -> None:
         )
 
 
+def _readiness_check(store: SandboxStore) -> ReadinessCheck:
+    """Return the /readyz check: the store answers a read.
+
+    The check only runs once the driver is acquired and the API listens.
+    """
+
+    async def check() -> str | None:
+        try:
+            await store.get(_READINESS_PROBE_ID)
+        except Exception as error:
+            return f"sandbox store unreachable: {error}"
+        return None
+
+    return check
+
+
 async def _start(
     config: GatewayConfig, host: PluginHost, resolution: Resolution
 ) -> _Started:
     credentials = server_credentials(config)
-    store = await open_store(config.database_url.value)
+    store = open_store(config.database_url.value)
     _, port = config.bind_address.value
     context = DriverContext(
         name=resolution.name,
@@ -101,7 +124,7 @@ async def _start(
         gateway = Gateway(store, driver, resolution.name, capabilities)
         server = grpc.aio.server(interceptors=[ApiMetricsInterceptor(metrics)])
         openshell_pb2_grpc.add_OpenShellServicer_to_server(
-            OpenShellService(gateway, version=__version__), server
+            OpenShellService(gateway), server
         )
         address = listener_address(config)
         try:
@@ -123,7 +146,7 @@ async def _start(
         http = []
         if config.health_bind_address.value is not None:
             health_ip, health_port = config.health_bind_address.value
-            routes = health_routes(gateway.readiness_problem)
+            routes = health_routes(_readiness_check(store))
             http.append(
                 HttpEndpoints("health endpoints", health_ip, health_port, routes)
             )
@@ -152,7 +175,7 @@ async def _stop(started: _Started) -> int:
     await started.endpoint.release()
     await started.store.close()
     if failures:
-        logger.error("failed to stop {} sandbox(es) during gateway shutdown", failures)
+        logger.error(shutdown_failure_message(failures))
         return 1
     logger.info("gateway stopped")
     return 0

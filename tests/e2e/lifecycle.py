@@ -13,7 +13,8 @@ from tests.support.gateway import BIN, GatewayProcess
 
 
 def cli_json(gateway: GatewayProcess, *args: str) -> dict[str, Any]:
-    result = gateway.cli(*args, "--json")
+    """Run `openshell GROUP COMMAND --json ARGS...` and parse its output."""
+    result = gateway.cli(*args[:2], "--json", *args[2:])
     assert result.returncode == 0, result.stderr + gateway.log_tail()
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker
 import pytest
@@ -49,8 +49,16 @@ def start_standalone_driver(
     config = directory / "docker-driver.toml"
     config.write_text(docker_table(engine, namespace))
     socket_path = directory / "run" / "driver.sock"
-    log = (directory / "driver.log").open("wb")
-    process = subprocess.Popen(
+    with (directory / "driver.log").open("wb") as log:
+        process = _spawn_driver(socket_path, config, log)
+    wait_for(socket_path.exists, timeout=30)
+    return process, socket_path
+
+
+def _spawn_driver(
+    socket_path: Path, config: Path, log: BinaryIO
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             str(BIN / "openshell-driver-docker"),
             "--bind-socket",
@@ -62,8 +70,6 @@ def start_standalone_driver(
         stderr=log,
         stdin=subprocess.DEVNULL,
     )
-    wait_for(socket_path.exists, timeout=30)
-    return process, socket_path
 
 
 def stop_standalone_driver(process: subprocess.Popen[bytes], socket_path: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import grpc
 
@@ -64,8 +65,12 @@ class GatewayProcess:
     def start(self) -> None:
         """Start the gateway and wait until its public API answers Health."""
         self.state_home.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        with self.log_path.open("ab") as log:
+            self.process = self._spawn(log)
+        self._wait_until_healthy()
+
+    def _spawn(self, log: BinaryIO) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 str(BIN / "openshell-gateway"),
                 "run",
@@ -80,6 +85,9 @@ class GatewayProcess:
             stdin=subprocess.DEVNULL,
             env=self.env,
         )
+
+    def _wait_until_healthy(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -24,9 +24,6 @@ from openshell.proto import openshell_pb2 as api
 
 click.rich_click.USE_MARKDOWN = True
 
-TERMINAL_FOR_WAIT = {"READY": "ready", "STOPPED": "stopped"}
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--gateway",
@@ -413,10 +410,7 @@ def watch(
                         f"{time.strftime('%H:%M:%S')} {name} {phase}",
                     )
                     last_phase = phase
-                if (
-                    until in TERMINAL_FOR_WAIT
-                    and TERMINAL_FOR_WAIT[until] == phase.lower()
-                ):
+                if until == phase.lower():
                     return
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
