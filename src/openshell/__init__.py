@@ -22,6 +22,7 @@ _EXPORTS = {
     "DriverContext": "openshell.plugin",
     "DriverDescription": "openshell.plugin",
     "DriverError": "openshell.errors",
+    "DriverStartError": "openshell.errors",
     "ManagedCommand": "openshell.plugin",
     "OpenShellError": "openshell.errors",
     "PluginError": "openshell.errors",
@@ -36,6 +37,7 @@ __all__ = [
     "DriverContext",
     "DriverDescription",
     "DriverError",
+    "DriverStartError",
     "ManagedCommand",
     "OpenShellError",
     "PluginError",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from openshell.errors import (
         ConfigError,
         DriverError,
+        DriverStartError,
         OpenShellError,
         PluginError,
         StoreError,

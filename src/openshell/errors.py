@@ -4,6 +4,7 @@
     +-- ConfigError        bad gateway.toml, flag, variable or driver table (exit 2)
     |   +-- PluginError    a selected driver is missing, broken or in conflict
     +-- DriverError        a compute driver call failed; carries the gRPC status code
+    +-- DriverStartError   a driver program could not be started or reached
     +-- StoreError         the sandbox store failed
 
 Messages name the value at fault and say what to do. The command-line programs
@@ -29,6 +30,10 @@ class ConfigError(OpenShellError):
 
 class PluginError(ConfigError):
     """A selected driver cannot be used: not installed, broken or in conflict."""
+
+
+class DriverStartError(OpenShellError):
+    """A driver program exited, timed out or refused calls while being acquired."""
 
 
 class StoreError(OpenShellError):

@@ -12,7 +12,7 @@ from loguru import logger
 from openshell import __version__
 from openshell.config import GatewayConfig
 from openshell.endpoints.acquire import Endpoint, acquire_endpoint
-from openshell.errors import DriverError, OpenShellError, PluginError
+from openshell.errors import DriverError, DriverStartError, OpenShellError
 from openshell.gateway import (
     Gateway,
     OpenShellService,
@@ -47,7 +47,7 @@ async def _snapshot_capabilities(endpoint: Endpoint) -> pb.GetCapabilitiesRespon
     try:
         capabilities = await endpoint.driver.get_capabilities()
     except DriverError as error:
-        raise PluginError(
+        raise DriverStartError(
             f"compute driver '{endpoint.name}' failed GetCapabilities: "
             f"{error.code.name}: {error.message}"
         ) from None
@@ -68,7 +68,7 @@ async def _log_listener_requirements(endpoint: Endpoint) -> None:
         if error.code == grpc.StatusCode.UNIMPLEMENTED:
             logger.debug("driver has no GetGatewayListenerRequirements; assuming none")
             return
-        raise PluginError(
+        raise DriverStartError(
             f"compute driver '{endpoint.name}' failed GetGatewayListenerRequirements: "
             f"{error.code.name}: {error.message}"
         ) from None

@@ -15,7 +15,7 @@ from pathlib import Path
 from loguru import logger
 
 from openshell.endpoints.remote import RemoteDriver
-from openshell.errors import DriverError, PluginError
+from openshell.errors import DriverError, DriverStartError
 from openshell.plugin import ManagedCommand
 from openshell.sdk.caller_auth import SECRET_FD_VARIABLE, new_launch_secret
 from openshell.sdk.socket_path import check_socket_path, prepare_private_directory
@@ -128,7 +128,7 @@ async def start_managed_driver(
         )
     except OSError as error:
         shutil.rmtree(directory, ignore_errors=True)
-        raise PluginError(
+        raise DriverStartError(
             f"cannot start compute driver '{name}' program {argv[0]!r}: {error}"
         ) from None
     finally:
@@ -159,7 +159,7 @@ async def _wait_until_ready(managed: ManagedProcess) -> None:
     while time.monotonic() < deadline:
         if managed.process.returncode is not None:
             await managed.stderr_task
-            raise PluginError(_exited_message(managed))
+            raise DriverStartError(_exited_message(managed))
         if managed.socket_path.exists():
             try:
                 await managed.driver.get_capabilities()
@@ -167,7 +167,7 @@ async def _wait_until_ready(managed: ManagedProcess) -> None:
             except DriverError as error:
                 last_error = f"{error.code.name}: {error.message}"
         await asyncio.sleep(READY_POLL_SECONDS)
-    raise PluginError(
+    raise DriverStartError(
         f"timed out waiting for compute driver '{managed.name}' socket "
         f"'{managed.socket_path}' after {READY_TIMEOUT_SECONDS:g}s: {last_error}"
     )

@@ -11,7 +11,7 @@ import grpc
 from loguru import logger
 
 from openshell.driver import ComputeDriver
-from openshell.errors import DriverError, PluginError
+from openshell.errors import DriverError, DriverStartError
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import compute_driver_pb2_grpc as pb_grpc
 from openshell.sdk.caller_auth import SECRET_METADATA_KEY
@@ -66,7 +66,7 @@ class RemoteDriver(ComputeDriver):
                     return
                 last_error = error.message
             if time.monotonic() >= deadline:
-                raise PluginError(
+                raise DriverStartError(
                     "failed to connect to remote compute driver socket "
                     f"'{self.socket_path}' within {timeout:g}s: {last_error}"
                 )

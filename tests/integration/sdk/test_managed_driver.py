@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from openshell.endpoints.managed import start_managed_driver
-from openshell.errors import PluginError
+from openshell.errors import DriverStartError
 from openshell.plugin import ManagedCommand
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import compute_driver_pb2_grpc as pb_grpc
@@ -85,7 +85,7 @@ def test_early_exit_reports_status_and_stderr(
     monkeypatch.setenv("MEMDRIVER_EXIT_BEFORE_READY", "3")
     started = time.monotonic()
 
-    with pytest.raises(PluginError) as caught:
+    with pytest.raises(DriverStartError) as caught:
         asyncio.run(start_managed_driver("memory", COMMAND, state_dir))
 
     assert time.monotonic() - started < 5.0
@@ -101,7 +101,7 @@ def test_early_exit_reports_status_and_stderr(
 def test_missing_program_is_plugin_error(state_dir: Path) -> None:
     command = ManagedCommand(argv=("/nonexistent/openshell-driver-x",))
 
-    with pytest.raises(PluginError) as caught:
+    with pytest.raises(DriverStartError) as caught:
         asyncio.run(start_managed_driver("x", command, state_dir))
 
     assert (
