@@ -1,1 +1,4 @@
-pytest_plugins = ["tests.backends.fixtures"]
+pytest_plugins = [
+    "tests.backends.fixtures",
+    "tests.backends.qemu_fixtures",
+]
