@@ -51,8 +51,8 @@ def select_driver(config: GatewayConfig, host: PluginHost) -> Selection:
     socket = config.compute_driver_socket.value
     if socket is not None and not (config.drivers_from_launch and names):
         raise ConfigError(
-            f"--compute-driver-socket ({config.compute_driver_socket.source}) needs "
-            "the driver's name from --drivers or OPENSHELL_DRIVERS; a "
+            f"the compute driver socket from {config.compute_driver_socket.source} "
+            "needs exactly one driver name from --drivers or OPENSHELL_DRIVERS; a "
             "compute_drivers list in the file does not count"
         )
     if len(names) > 1:
