@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import grpc
 from prometheus_client import (
@@ -28,6 +28,12 @@ from openshell.gateway import SandboxStore
 from openshell.http_endpoints import HttpResponse, Route
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import openshell_pb2 as api
+
+if TYPE_CHECKING:
+    # Generic only in the grpcio type stubs, so spelled out for the checker.
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
 
 T = TypeVar("T")
 
@@ -106,11 +112,9 @@ class ApiMetricsInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]
-        ],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
@@ -130,7 +134,7 @@ class ApiMetricsInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     def _wrap_unary(self, method: str, behavior: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: Context) -> Any:
             started = time.perf_counter()
             try:
                 response = await behavior(request, context)
@@ -145,7 +149,7 @@ class ApiMetricsInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap_stream(self, method: str, behavior: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: Context) -> Any:
             started = time.perf_counter()
             try:
                 async for response in behavior(request, context):
@@ -160,9 +164,7 @@ class ApiMetricsInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
 
-def _code_of(
-    context: grpc.aio.ServicerContext, default: grpc.StatusCode
-) -> grpc.StatusCode:
+def _code_of(context: Context, default: grpc.StatusCode) -> grpc.StatusCode:
     code = context.code()
     return code if isinstance(code, grpc.StatusCode) else default
 

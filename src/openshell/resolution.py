@@ -118,8 +118,7 @@ def resolve_driver(config: GatewayConfig, host: PluginHost) -> Resolution:
     if table is not None and "socket_path" in table.values:
         return _resolve_remote_table(config, name, selection)
 
-    entry = host.load(name)
-    if entry is not None:
+    if host.load(name) is not None:
         entry = host.require(name)
         if entry.kind != "managed":
             raise PluginError(

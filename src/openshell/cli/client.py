@@ -24,6 +24,7 @@ from openshell.proto import openshell_pb2 as api
 
 click.rich_click.USE_MARKDOWN = True
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--gateway",

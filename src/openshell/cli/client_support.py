@@ -26,7 +26,9 @@ _USAGE_CODES = {grpc.StatusCode.INVALID_ARGUMENT}
 
 def phase_name(phase: int) -> str:
     """Return the short phase name, for example READY for SANDBOX_PHASE_READY."""
-    return api.SandboxPhase.Name(phase).removeprefix("SANDBOX_PHASE_")
+    return api.SandboxPhase.Name(api.SandboxPhase.ValueType(phase)).removeprefix(
+        "SANDBOX_PHASE_"
+    )
 
 
 def endpoint_from(ctx: click.Context) -> str:

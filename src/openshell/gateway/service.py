@@ -210,3 +210,16 @@ class OpenShellService(api_grpc.OpenShellServicer):
             yield api.SandboxStreamEvent(sandbox=current)
             if request.stop_on_terminal and current.status.phase == phases.READY:
                 return
+
+    async def ExecSandbox(
+        self, request: api.ExecSandboxRequest, context: Context
+    ) -> AsyncIterator[api.ExecSandboxEvent]:
+        # Upstream runs commands through the in-sandbox supervisor, which this
+        # gateway does not have; the message says so instead of a bare
+        # "Method not implemented".
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "ExecSandbox is not supported by this gateway: it has no in-sandbox "
+            "supervisor to run commands through",
+        )
+        yield api.ExecSandboxEvent()  # unreachable: abort raises

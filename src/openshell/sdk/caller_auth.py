@@ -13,10 +13,16 @@ import hmac
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 from loguru import logger
+
+if TYPE_CHECKING:
+    # Generic only in the grpcio type stubs, so spelled out for the checker.
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
 
 SECRET_METADATA_KEY = "x-openshell-driver-secret"
 """Call metadata entry that carries the launch secret."""
@@ -66,11 +72,9 @@ class SecretCheckInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]
-        ],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None or self._is_authorized(
             handler_call_details.invocation_metadata
@@ -83,14 +87,14 @@ class SecretCheckInterceptor(grpc.aio.ServerInterceptor):
         return _rejecting_handler(handler)
 
 
-async def _reject(request: Any, context: grpc.aio.ServicerContext) -> None:
+async def _reject(request: Any, context: Context) -> None:
     await context.abort(
         grpc.StatusCode.UNAUTHENTICATED,
         "caller is not the gateway that started this driver",
     )
 
 
-def _rejecting_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _rejecting_handler(handler: Handler) -> Handler:
     """Build a handler of the same shape as `handler` that rejects the call."""
     options = {
         "request_deserializer": handler.request_deserializer,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import grpc
 from loguru import logger
@@ -13,12 +13,16 @@ from openshell.errors import DriverError
 from openshell.proto import compute_driver_pb2 as pb
 from openshell.proto import compute_driver_pb2_grpc as pb_grpc
 
+if TYPE_CHECKING:
+    # Generic only in the grpcio type stubs, so spelled out for the checker.
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
+
 T = TypeVar("T")
 
 
-async def _call(
-    context: grpc.aio.ServicerContext, operation: str, call: Awaitable[T]
-) -> T:
+async def _call(context: Context, operation: str, call: Awaitable[T]) -> T:
     """Await a driver call and turn its failure into the call's status."""
     try:
         return await call
@@ -30,9 +34,7 @@ async def _call(
     raise AssertionError("unreachable: context.abort raises")
 
 
-async def _require_sandbox(
-    context: grpc.aio.ServicerContext, has_sandbox: bool
-) -> None:
+async def _require_sandbox(context: Context, has_sandbox: bool) -> None:
     if not has_sandbox:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "sandbox is required")
 
@@ -44,14 +46,14 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         self._driver = driver
 
     async def GetCapabilities(
-        self, request: pb.GetCapabilitiesRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetCapabilitiesRequest, context: Context
     ) -> pb.GetCapabilitiesResponse:
         return await _call(context, "get capabilities", self._driver.get_capabilities())
 
     async def GetGatewayListenerRequirements(
         self,
         request: pb.GetGatewayListenerRequirementsRequest,
-        context: grpc.aio.ServicerContext,
+        context: Context,
     ) -> pb.GetGatewayListenerRequirementsResponse:
         return await _call(
             context,
@@ -62,7 +64,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
     async def ValidateSandboxCreate(
         self,
         request: pb.ValidateSandboxCreateRequest,
-        context: grpc.aio.ServicerContext,
+        context: Context,
     ) -> pb.ValidateSandboxCreateResponse:
         await _require_sandbox(context, request.HasField("sandbox"))
         await _call(
@@ -73,7 +75,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.ValidateSandboxCreateResponse()
 
     async def CreateSandbox(
-        self, request: pb.CreateSandboxRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreateSandboxRequest, context: Context
     ) -> pb.CreateSandboxResponse:
         await _require_sandbox(context, request.HasField("sandbox"))
         await _call(
@@ -82,7 +84,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.CreateSandboxResponse()
 
     async def GetSandbox(
-        self, request: pb.GetSandboxRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetSandboxRequest, context: Context
     ) -> pb.GetSandboxResponse:
         sandbox = await _call(
             context,
@@ -92,7 +94,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.GetSandboxResponse(sandbox=sandbox)
 
     async def ListSandboxes(
-        self, request: pb.ListSandboxesRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListSandboxesRequest, context: Context
     ) -> pb.ListSandboxesResponse:
         sandboxes = await _call(
             context, "list sandboxes", self._driver.list_sandboxes()
@@ -100,7 +102,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.ListSandboxesResponse(sandboxes=sandboxes)
 
     async def StopSandbox(
-        self, request: pb.StopSandboxRequest, context: grpc.aio.ServicerContext
+        self, request: pb.StopSandboxRequest, context: Context
     ) -> pb.StopSandboxResponse:
         await _call(
             context,
@@ -110,7 +112,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.StopSandboxResponse()
 
     async def StartSandbox(
-        self, request: pb.StartSandboxRequest, context: grpc.aio.ServicerContext
+        self, request: pb.StartSandboxRequest, context: Context
     ) -> pb.StartSandboxResponse:
         await _call(
             context,
@@ -120,7 +122,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.StartSandboxResponse()
 
     async def DeleteSandbox(
-        self, request: pb.DeleteSandboxRequest, context: grpc.aio.ServicerContext
+        self, request: pb.DeleteSandboxRequest, context: Context
     ) -> pb.DeleteSandboxResponse:
         deleted = await _call(
             context,
@@ -130,7 +132,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.DeleteSandboxResponse(deleted=deleted)
 
     async def WatchSandboxes(
-        self, request: pb.WatchSandboxesRequest, context: grpc.aio.ServicerContext
+        self, request: pb.WatchSandboxesRequest, context: Context
     ) -> AsyncIterator[pb.WatchSandboxesEvent]:
         try:
             async for event in self._driver.watch_sandboxes():
@@ -144,7 +146,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
             )
 
     async def EnsureWorkspace(
-        self, request: pb.EnsureWorkspaceRequest, context: grpc.aio.ServicerContext
+        self, request: pb.EnsureWorkspaceRequest, context: Context
     ) -> pb.EnsureWorkspaceResponse:
         await _call(
             context,
@@ -154,7 +156,7 @@ class DriverServicer(pb_grpc.ComputeDriverServicer):
         return pb.EnsureWorkspaceResponse()
 
     async def DeleteWorkspace(
-        self, request: pb.DeleteWorkspaceRequest, context: grpc.aio.ServicerContext
+        self, request: pb.DeleteWorkspaceRequest, context: Context
     ) -> pb.DeleteWorkspaceResponse:
         await _call(
             context,
