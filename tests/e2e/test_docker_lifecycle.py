@@ -123,3 +123,52 @@ def test_standalone_via_launch_socket(
         assert gateway.stop() == 0
     finally:
         stop_standalone_driver(process, socket_path)
+
+
+def test_gateway_recovers_after_driver_restart(
+    make_gateway: GatewayFactory,
+    docker_engine: Any,
+    docker_client: docker.DockerClient,
+    namespace: str,
+    short_tmp: Path,
+) -> None:
+    process, socket_path = start_standalone_driver(short_tmp, docker_engine, namespace)
+    config = gateway_config(
+        "mydocker", f'socket_path = "{socket_path}"\n', '"mydocker"'
+    )
+    gateway = make_gateway(config)
+    gateway.start()
+    try:
+        first = gateway.cli(
+            "sandbox", "create", "--name", "before", "--wait", "--", "sleep", "600"
+        )
+        assert first.returncode == 0, first.stderr + gateway.log_tail()
+
+        process.kill()
+        process.wait()
+        socket_path.unlink()
+        process, socket_path = start_standalone_driver(
+            short_tmp, docker_engine, namespace
+        )
+
+        # Only a re-subscribed watch stream can carry the new sandbox to READY.
+        second = gateway.cli(
+            "sandbox",
+            "create",
+            "--name",
+            "after",
+            "--wait",
+            "--timeout",
+            "60",
+            "--",
+            "sleep",
+            "600",
+        )
+        assert second.returncode == 0, second.stderr + gateway.log_tail()
+        assert "phase:      READY" in second.stdout
+        log = gateway.log_tail(400)
+        assert "sandbox watch stream failed" in log
+        assert "re-subscribing to sandbox watch" in log
+        assert gateway.stop() == 0
+    finally:
+        stop_standalone_driver(process, socket_path)
