@@ -105,9 +105,7 @@ def resolve_driver(config: GatewayConfig, host: PluginHost) -> Resolution:
     socket = config.compute_driver_socket.value
 
     if socket is not None:
-        check_socket_path(
-            socket, f"--compute-driver-socket ({config.compute_driver_socket.source})"
-        )
+        # The loader already checked the path itself.
         return Resolution(name, "remote", selection.reason, socket_path=socket)
 
     if name in RESERVED_DRIVERS:

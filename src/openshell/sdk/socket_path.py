@@ -11,23 +11,31 @@ from pathlib import Path
 from openshell.errors import ConfigError
 
 MAX_SOCKET_PATH_BYTES = 107
-"""Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL)."""
+"""Longest Unix socket path on Linux: `sun_path` has room for 108 bytes with the NUL."""
 
 
 def check_socket_path(path: str, where: str) -> None:
-    """Raise ConfigError unless `path` is absolute and fits in sun_path.
+    """Raise ConfigError unless `path` can name a Unix socket on Linux.
 
-    `where` names the setting the path came from, for the message.
+    The path must be non-empty, absolute, free of NUL characters and at most
+    107 bytes long once encoded. `where` names the flag, variable or key.
     """
     if not path:
-        raise ConfigError(f"{where}: the socket path is empty; give an absolute path")
+        raise ConfigError(
+            f"empty socket path from {where}: give the absolute path of a Unix socket"
+        )
+    if "\0" in path:
+        raise ConfigError(f"invalid socket path {path!r} from {where}: it contains NUL")
     if not os.path.isabs(path):
-        raise ConfigError(f"{where}: socket path '{path}' must be absolute")
+        raise ConfigError(
+            f"socket path {path!r} from {where} is not absolute: give an absolute path"
+        )
     length = len(os.fsencode(path))
     if length > MAX_SOCKET_PATH_BYTES:
         raise ConfigError(
-            f"{where}: socket path '{path}' is {length} bytes long; Unix socket "
-            f"paths are limited to {MAX_SOCKET_PATH_BYTES} bytes, use a shorter path"
+            f"socket path {path!r} from {where} is {length} bytes long, but Unix "
+            f"socket paths on Linux are limited to {MAX_SOCKET_PATH_BYTES} bytes: "
+            "use a shorter path"
         )
 
 

@@ -31,8 +31,8 @@ def test_socket_path_over_limit_shows_length() -> None:
         check_socket_path(path, "--bind-socket")
 
     assert str(caught.value) == (
-        f"--bind-socket: socket path '{path}' is 108 bytes long; Unix socket "
-        "paths are limited to 107 bytes, use a shorter path"
+        f"socket path '{path}' from --bind-socket is 108 bytes long, but Unix "
+        "socket paths on Linux are limited to 107 bytes: use a shorter path"
     )
 
 
@@ -41,7 +41,7 @@ def test_socket_path_at_limit_is_accepted() -> None:
 
 
 def test_relative_socket_path_rejected() -> None:
-    with pytest.raises(ConfigError, match="must be absolute"):
+    with pytest.raises(ConfigError, match="is not absolute"):
         check_socket_path("driver.sock", "--bind-socket")
 
 
