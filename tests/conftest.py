@@ -1,4 +1,5 @@
 pytest_plugins = [
     "tests.backends.fixtures",
     "tests.backends.qemu_fixtures",
+    "tests.backends.kube_fixtures",
 ]

@@ -90,3 +90,11 @@ def qemu_guest(
     guest = boot_qemu_guest(qemu_guest_assets, root)
     yield guest
     guest.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the microVM backend's start times, when a guest was booted."""
+    if not START_TIMES:
+        return
+    parts = [f"{name} {seconds:.1f} s" for name, seconds in START_TIMES.items()]
+    terminalreporter.write_line("microVM backend times: " + ", ".join(parts))
