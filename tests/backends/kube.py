@@ -63,7 +63,7 @@ GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 DEFAULT_START_TIMEOUT = 120.0
 DEFAULT_STOP_TIMEOUT = 30.0
-# A cold build took 7.5 to 9 minutes on 2 cores (docs/test-backends-kube.md),
+# A cold build took 7.5 to 9 minutes on 2 cores (docs/test-backends.md),
 # so the limit leaves room for a slower machine or a slow module download.
 BUILD_TIMEOUT = 3600.0
 
