@@ -19,7 +19,7 @@ from openshell.errors import ConfigError, PluginError
 from openshell.host import DriverEntry, PluginHost
 from openshell.names import RESERVED_DRIVERS, package_for
 from openshell.plugin import ProbeResult
-from openshell.sdk.socket_path import check_socket_path
+from openshell.unix_sockets import check_socket_path
 
 Placement = Literal["in-process", "remote", "managed"]
 

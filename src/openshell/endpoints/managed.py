@@ -18,7 +18,7 @@ from openshell.endpoints.remote import RemoteDriver
 from openshell.errors import DriverError, DriverStartError
 from openshell.plugin import ManagedCommand
 from openshell.sdk.caller_auth import SECRET_FD_VARIABLE, new_launch_secret
-from openshell.sdk.socket_path import check_socket_path, prepare_private_directory
+from openshell.unix_sockets import check_socket_path, prepare_private_directory
 
 READY_TIMEOUT_SECONDS = 10.0
 READY_POLL_SECONDS = 0.1

@@ -12,7 +12,7 @@ from openshell.sdk.caller_auth import (
     read_launch_secret,
 )
 from openshell.sdk.server import DriverServer, serve_driver, start_driver_server
-from openshell.sdk.socket_path import MAX_SOCKET_PATH_BYTES, check_socket_path
+from openshell.unix_sockets import MAX_SOCKET_PATH_BYTES, check_socket_path
 
 __all__ = [
     "MAX_SOCKET_PATH_BYTES",

@@ -15,7 +15,7 @@ from openshell.driver import ComputeDriver
 from openshell.proto import compute_driver_pb2_grpc as pb_grpc
 from openshell.sdk.caller_auth import SecretCheckInterceptor
 from openshell.sdk.servicer import DriverServicer
-from openshell.sdk.socket_path import (
+from openshell.unix_sockets import (
     check_socket_path,
     prepare_private_directory,
     remove_stale_socket,

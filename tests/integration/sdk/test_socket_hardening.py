@@ -14,7 +14,7 @@ import pytest
 
 from openshell.errors import ConfigError
 from openshell.sdk import MAX_SOCKET_PATH_BYTES, check_socket_path, start_driver_server
-from openshell.sdk.socket_path import prepare_private_directory, remove_stale_socket
+from openshell.unix_sockets import prepare_private_directory, remove_stale_socket
 from tests.support.plugins import MEMORY_DRIVER_PROGRAM
 
 

@@ -1,4 +1,4 @@
-"""Preparing a driver's Unix socket path: limits, private directory, stale sockets."""
+"""Unix socket paths: the length rule, private directories, stale sockets."""
 
 from __future__ import annotations
 
