@@ -7,7 +7,7 @@
     +-- DriverStartError   a driver program could not be started or reached
     +-- StoreError         the sandbox store failed
 
-Messages name the value at fault and say what to do. The command-line programs
+Messages name the value at fault and the fix. The command-line programs
 turn ConfigError into exit status 2 and any other OpenShellError into exit
 status 1, without a traceback.
 """

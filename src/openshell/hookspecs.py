@@ -4,7 +4,7 @@ A plugin is the object an entry point in the `openshell.compute_drivers` group
 names; the entry point's name is the driver name. Importing it must stay
 cheap: heavy client libraries load only inside `openshell_driver_create`.
 The host calls each hook on one plugin at a time, so `firstresult` returns
-that plugin's answer.
+that plugin's result.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def openshell_driver_validate_config(  # type: ignore[empty-body]
 
 @hookspec(firstresult=True)
 def openshell_driver_probe() -> ProbeResult | None:
-    """Called when no driver is selected; return whether the backend answers."""
+    """Called when no driver is selected; return whether the backend responds."""
 
 
 @hookspec(firstresult=True)

@@ -28,8 +28,8 @@ def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials | None:
         ip, _ = config.bind_address.value
         if not ipaddress.ip_address(ip).is_loopback and not config.disable_tls.value:
             raise ConfigError(
-                f"refusing to serve the API in plaintext on {listener_address(config)} "
-                f"({config.bind_address.source}), which is not a loopback address: "
+                f"plaintext is not allowed on {listener_address(config)} "
+                f"({config.bind_address.source}) because it is not a loopback address: "
                 "configure [openshell.gateway.tls] cert_path and key_path, or set "
                 "disable_tls = true (or --disable-tls) to accept plaintext"
             )

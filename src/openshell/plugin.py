@@ -12,7 +12,7 @@ DriverKind = Literal["in-process", "managed"]
 
 @dataclass(frozen=True)
 class DriverDescription:
-    """What a plugin tells the host about its driver, without importing it.
+    """Description of a plugin's driver, available without importing the driver.
 
     `config_keys` maps every key of `[openshell.drivers.NAME]` that the driver
     uses to its default (None when it has none). `unused_keys` lists keys the
@@ -30,8 +30,8 @@ class DriverDescription:
 class ProbeResult:
     """Outcome of auto-detection for one driver.
 
-    `priority` orders the probes (lower runs first), `available` says whether
-    the backend answered, and `outcomes` lists what each candidate did, for
+    `priority` orders the probes (lower runs first), `available` is whether
+    the backend responded, and `outcomes` lists what each candidate did, for
     the log and for the error shown when nothing is available.
     """
 
@@ -55,7 +55,7 @@ class ManagedCommand:
     """Program that the gateway starts for a managed driver.
 
     The gateway appends `--bind-socket PATH` and passes the per-launch caller
-    secret privately; `argv` holds everything else, `env` extra variables.
+    secret privately; `argv` contains everything else, `env` extra variables.
     """
 
     argv: tuple[str, ...]

@@ -34,7 +34,7 @@ class Selection:
 
 @dataclass(frozen=True)
 class Resolution:
-    """How the selected driver runs, with its validated table."""
+    """Placement of the selected driver, with its validated table."""
 
     name: str
     placement: Placement

@@ -83,7 +83,7 @@ async def _log_listener_requirements(endpoint: Endpoint) -> None:
 
 
 def _readiness_check(store: SandboxStore) -> ReadinessCheck:
-    """Return the /readyz check: the store answers a read.
+    """Return the /readyz check: a read from the store succeeds.
 
     The check only runs once the driver is acquired and the API listens.
     """

@@ -79,7 +79,8 @@ def prepare_private_directory(directory: Path) -> None:
 def remove_stale_socket(path: Path) -> None:
     """Remove a socket left by a dead process; refuse anything else at `path`.
 
-    Only a socket owned by this user that no process answers on is removed.
+    Only a socket owned by this user that no process accepts connections on is
+    removed.
     """
     try:
         info = path.lstat()

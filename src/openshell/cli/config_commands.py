@@ -121,9 +121,9 @@ def show(as_json: bool, **options: Any) -> None:
     width = max((len(row["key"]) for row in rows), default=0)
     for row in rows:
         value = row["value"]
-        shown = json.dumps(
+        rendered = json.dumps(
             list(value) if isinstance(value, tuple) else value, default=str
         )
-        click.echo(f"{row['key']:<{width}}  {shown}  ({row['source']})")
+        click.echo(f"{row['key']:<{width}}  {rendered}  ({row['source']})")
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)

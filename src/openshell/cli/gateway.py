@@ -34,7 +34,7 @@ def run(log_json: bool, **options: Any) -> None:
     """Start the gateway: load the config, acquire the driver, serve the API.
 
     Runs until SIGINT or SIGTERM, then drains calls, stops sandboxes when the
-    driver asks the gateway to manage their lifecycle, and releases the driver.
+    driver lets the gateway manage their lifecycle, and releases the driver.
 
     Example:
 

@@ -112,6 +112,6 @@ def command_line_from(options: dict[str, Any]) -> Any:
 
 
 def debug_requested(options: dict[str, Any]) -> bool:
-    """Return whether `--log-level` or its variable asks for tracebacks."""
+    """Return whether `--log-level` or its variable requests tracebacks."""
     level = options.get("log_level") or os.environ.get("OPENSHELL_LOG_LEVEL", "")
     return level.lower() in ("debug", "trace")

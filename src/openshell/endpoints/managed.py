@@ -97,10 +97,10 @@ def _exit_description(returncode: int) -> str:
 async def start_managed_driver(
     name: str, command: ManagedCommand, state_dir: Path
 ) -> ManagedProcess:
-    """Start a driver program on a fresh private socket and wait until it answers.
+    """Start a driver program on a fresh private socket and wait until it is ready.
 
-    Fails at once, with the exit status and the end of its stderr, when the
-    program exits before it answers GetCapabilities.
+    Ready means a GetCapabilities call succeeds. Fails at once, with the exit
+    status and the end of its stderr, when the program exits before that.
     """
     directory = state_dir / "drivers" / name
     if directory.exists():
