@@ -9,6 +9,7 @@ leave a row half-way.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,11 @@ class SandboxOperations:
         self._driver_name = driver_name
         self._capabilities = capabilities
         self._tasks = tasks
+        # Sandbox ID -> set once the driver's CreateSandbox call has returned.
+        # A delete waits for it, because a driver asked to delete a sandbox it
+        # is still creating would answer "nothing to delete" and the create
+        # would then leave a backend resource without a row.
+        self._creating: dict[str, asyncio.Event] = {}
 
     async def find(self, name: str, workspace: str) -> api.Sandbox:
         """Return the row a name lookup means, or raise the lookup's error."""
@@ -93,6 +99,7 @@ class SandboxOperations:
                 grpc.StatusCode.ALREADY_EXISTS,
                 f"sandbox '{sandbox.metadata.name}' already exists",
             ) from conflict
+        self._creating[stored.metadata.id] = asyncio.Event()
         await self._tasks.run(
             self._provision(stored, proposal), f"create {stored.metadata.id}"
         )
@@ -122,6 +129,14 @@ class SandboxOperations:
         self, stored: api.Sandbox, proposal: driver_pb.DriverSandbox
     ) -> None:
         try:
+            await self._call_create(stored, proposal)
+        finally:
+            self._create_finished(stored.metadata.id)
+
+    async def _call_create(
+        self, stored: api.Sandbox, proposal: driver_pb.DriverSandbox
+    ) -> None:
+        try:
             await self._driver.create_sandbox(proposal)
         except Exception as raw:
             error = as_driver_error(raw)
@@ -134,6 +149,11 @@ class SandboxOperations:
             if error.code == grpc.StatusCode.FAILED_PRECONDITION:
                 raise ApiError(error.code, error.message) from raw
             raise ApiError.internal(f"create sandbox failed: {error.message}") from raw
+
+    def _create_finished(self, sandbox_id: str) -> None:
+        finished = self._creating.pop(sandbox_id, None)
+        if finished is not None:
+            finished.set()
 
     async def delete(self, name: str, workspace: str) -> bool:
         """Delete a sandbox; return whether a backend resource was removed."""
@@ -153,6 +173,10 @@ class SandboxOperations:
 
     async def _delete_in_driver(self, previous: api.Sandbox) -> bool:
         sandbox_id, name = previous.metadata.id, previous.metadata.name
+        creating = self._creating.get(sandbox_id)
+        if creating is not None:
+            _log(previous).info("delete waits for the sandbox's create to return")
+            await creating.wait()
         try:
             deleted = await self._driver.delete_sandbox(sandbox_id, name)
         except Exception as raw:
