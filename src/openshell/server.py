@@ -122,7 +122,12 @@ async def _start(
         metrics = GatewayMetrics(resolution.name)
         driver = InstrumentedDriver(endpoint.driver, metrics)
         gateway = Gateway(store, driver, resolution.name, capabilities)
-        server = grpc.aio.server(interceptors=[ApiMetricsInterceptor(metrics)])
+        server = grpc.aio.server(
+            interceptors=[ApiMetricsInterceptor(metrics)],
+            # grpcio enables SO_REUSEPORT by default, which let a second gateway
+            # bind the same port and take half of the calls.
+            options=[("grpc.so_reuseport", 0)],
+        )
         openshell_pb2_grpc.add_OpenShellServicer_to_server(
             OpenShellService(gateway), server
         )

@@ -62,6 +62,7 @@ def check(check_all: bool, **options: Any) -> None:
         openshell-gateway config check --config gateway.toml
     """
     from openshell.config import load_config
+    from openshell.gateway import check_store_url
     from openshell.host import PluginHost
     from openshell.listener import server_credentials
     from openshell.logs import configure_logging
@@ -73,6 +74,7 @@ def check(check_all: bool, **options: Any) -> None:
         host = PluginHost()
         resolution = resolve_driver(config, host)
         server_credentials(config)
+        check_store_url(config.database_url.value)
         for warning in (*config.warnings, *resolution.warnings):
             click.echo(f"warning: {warning}", err=True)
         if check_all:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from openshell.gateway.core import Gateway, shutdown_failure_message
 from openshell.gateway.errors import ApiError, NameConflictError, VersionConflictError
 from openshell.gateway.service import OpenShellService
-from openshell.gateway.sqlite_store import SqliteStore, open_store
+from openshell.gateway.sqlite_store import SqliteStore, check_store_url, open_store
 from openshell.gateway.store import SandboxStore
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "SandboxStore",
     "SqliteStore",
     "VersionConflictError",
+    "check_store_url",
     "open_store",
     "shutdown_failure_message",
 ]

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import json
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, TextIO, TypeVar
 
 from loguru import logger
 
-from openshell.errors import StoreError
+from openshell.config.gateway_config import mask_url
+from openshell.errors import ConfigError, StoreError
 from openshell.gateway.errors import NameConflictError, VersionConflictError
 from openshell.gateway.store import SandboxStore
 from openshell.proto import openshell_pb2 as api
@@ -60,16 +62,26 @@ def open_store(url: str) -> SandboxStore:
 
     `sqlite:PATH` (also `sqlite://PATH` and `sqlite::memory:`) opens or
     creates a SQLite database. PostgreSQL URLs and unknown schemes raise
-    `StoreError` naming the URL.
+    `ConfigError` naming the URL, with any password masked.
+    """
+    return SqliteStore(check_store_url(url))
+
+
+def check_store_url(url: str) -> str:
+    """Return the SQLite path a `--db-url` value names, or raise ConfigError.
+
+    Checks the URL without opening or creating anything, for `config check`.
     """
     if url.startswith(SQLITE_SCHEME):
-        return SqliteStore(_sqlite_path(url))
+        return _sqlite_path(url)
     if url.startswith(POSTGRES_SCHEMES):
-        raise StoreError(
-            f"database URL '{url}': PostgreSQL stores are not supported yet; "
-            "use a sqlite:PATH URL"
+        raise ConfigError(
+            f"database URL '{mask_url(url)}': PostgreSQL stores are not supported "
+            "yet; use a sqlite:PATH URL"
         )
-    raise StoreError(f"database URL '{url}' has an unknown scheme; use sqlite:PATH")
+    raise ConfigError(
+        f"database URL '{mask_url(url)}' has an unknown scheme; use sqlite:PATH"
+    )
 
 
 def _sqlite_path(url: str) -> str:
@@ -78,12 +90,12 @@ def _sqlite_path(url: str) -> str:
         path = path[2:]
     path, _, query = path.partition("?")
     if query and query != "mode=rwc":
-        raise StoreError(
+        raise ConfigError(
             f"database URL '{url}': query parameters other than mode=rwc are not "
             "supported"
         )
     if not path:
-        raise StoreError(f"database URL '{url}' has no file path; use sqlite:PATH")
+        raise ConfigError(f"database URL '{url}' has no file path; use sqlite:PATH")
     return path
 
 
@@ -92,6 +104,7 @@ class SqliteStore(SandboxStore):
 
     def __init__(self, path: str) -> None:
         self._path = path
+        self._lock_file = None if path == MEMORY_DATABASE else _lock_database(path)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="openshell-store"
         )
@@ -99,6 +112,7 @@ class SqliteStore(SandboxStore):
             self._connection = self._executor.submit(self._connect).result()
         except BaseException:
             self._executor.shutdown(wait=False)
+            self._unlock()
             raise
         logger.bind(path=path).debug("sandbox store opened")
 
@@ -270,7 +284,41 @@ class SqliteStore(SandboxStore):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._connection.close)
         self._executor.shutdown(wait=True)
+        self._unlock()
         logger.bind(path=self._path).debug("sandbox store closed")
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the descriptor releases the lock
+            self._lock_file = None
+
+
+def _lock_database(path: str) -> TextIO:
+    """Take the exclusive lock that makes this process the database's only user.
+
+    Two gateways on one SQLite file would each sweep and reconcile the same
+    rows against their own driver, so a second one fails at start-up. The
+    lock is on `PATH.lock`, which keeps the owner's PID for the message.
+    """
+    lock_path = Path(f"{path}.lock")
+    _prepare_database_file(Path(path))
+    lock_file = lock_path.open("a+")
+    os.chmod(lock_path, FILE_MODE)
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        owner = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise StoreError(
+            f"the sandbox database '{path}' is in use by another gateway (pid "
+            f"{owner}); stop that gateway or give this one its own --db-url"
+        ) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return lock_file
 
 
 def _prepare_database_file(path: Path) -> None:

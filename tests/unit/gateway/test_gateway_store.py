@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from openshell.errors import StoreError
+from openshell.errors import ConfigError, StoreError
 from openshell.gateway.errors import NameConflictError, VersionConflictError
 from openshell.gateway.sqlite_store import SqliteStore, open_store
 from openshell.proto import openshell_pb2 as api
@@ -285,7 +286,7 @@ async def test_memory_database() -> None:
     ],
 )
 def test_rejected_urls(url: str, message: str) -> None:
-    with pytest.raises(StoreError) as raised:
+    with pytest.raises(ConfigError) as raised:
         open_store(url)
 
     assert str(raised.value) == message
@@ -301,3 +302,28 @@ def test_unwritable_directory(tmp_path: Path) -> None:
     assert str(raised.value).startswith(
         f"cannot create the sandbox database '{blocker}"
     )
+
+
+def test_url_password_is_masked() -> None:
+    with pytest.raises(ConfigError) as raised:
+        open_store("postgresql://user:secretpw@127.0.0.1:5432/db")
+
+    assert "secretpw" not in str(raised.value)
+    assert "postgresql://user:***@127.0.0.1:5432/db" in str(raised.value)
+
+
+def test_second_store_on_one_file_rejected(tmp_path: Path) -> None:
+    path = str(tmp_path / "gw.db")
+    first = SqliteStore(path)
+    try:
+        with pytest.raises(StoreError) as raised:
+            SqliteStore(path)
+        assert str(raised.value) == (
+            f"the sandbox database '{path}' is in use by another gateway (pid "
+            f"{os.getpid()}); stop that gateway or give this one its own --db-url"
+        )
+    finally:
+        asyncio.run(first.close())
+
+    reopened = SqliteStore(path)
+    asyncio.run(reopened.close())
