@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from loguru import logger
 
+from openshell.errors import OpenShellError
+
 REQUEST_TIMEOUT_SECONDS = 5.0
 _MAX_REQUEST_LINE = 8192
 
@@ -55,15 +57,27 @@ def health_routes(readiness: ReadinessCheck) -> dict[str, Route]:
 class HttpEndpoints:
     """Serves a fixed set of GET routes on one address."""
 
-    def __init__(self, name: str, host: str, port: int, routes: Mapping[str, Route]):
+    def __init__(
+        self, name: str, host: str, port: int, routes: Mapping[str, Route], where: str
+    ) -> None:
         self._name = name
         self._host = host
         self._port = port
         self._routes = dict(routes)
+        self._where = where
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        """Listen, or raise OpenShellError naming the address and its setting."""
+        try:
+            self._server = await asyncio.start_server(
+                self._handle, self._host, self._port
+            )
+        except OSError as error:
+            raise OpenShellError(
+                f"cannot listen for {self._name} on {self._host}:{self._port} "
+                f"({self._where}): {error.strerror}"
+            ) from None
         paths = ", ".join(sorted(self._routes))
         logger.info(
             "{} listening on {}:{} ({})", self._name, self._host, self._port, paths

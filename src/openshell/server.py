@@ -115,6 +115,9 @@ async def _start(
     except BaseException:
         await store.close()
         raise
+
+    server: grpc.aio.Server | None = None
+    http: list[HttpEndpoints] = []
     try:
         capabilities = await _snapshot_capabilities(endpoint)
         await _log_listener_requirements(endpoint)
@@ -122,52 +125,73 @@ async def _start(
         metrics = GatewayMetrics(resolution.name)
         driver = InstrumentedDriver(endpoint.driver, metrics)
         gateway = Gateway(store, driver, resolution.name, capabilities)
-        server = grpc.aio.server(
-            interceptors=[ApiMetricsInterceptor(metrics)],
-            # grpcio enables SO_REUSEPORT by default, which let a second gateway
-            # bind the same port and take half of the calls.
-            options=[("grpc.so_reuseport", 0)],
-        )
-        openshell_pb2_grpc.add_OpenShellServicer_to_server(
-            OpenShellService(gateway), server
-        )
-        address = listener_address(config)
-        try:
-            if credentials is None:
-                server.add_insecure_port(address)
-            else:
-                server.add_secure_port(address, credentials)
-        except RuntimeError as error:
-            raise OpenShellError(
-                f"cannot listen on {address} ({config.bind_address.source}): {error}"
-            ) from None
-        await server.start()
-        logger.info(
-            "public API listening on {} ({})",
-            address,
-            "plaintext" if credentials is None else "TLS",
-        )
-
-        http = []
-        if config.health_bind_address.value is not None:
-            health_ip, health_port = config.health_bind_address.value
-            routes = health_routes(_readiness_check(store))
-            http.append(
-                HttpEndpoints("health endpoints", health_ip, health_port, routes)
-            )
-        if config.metrics_bind_address.value is not None:
-            metrics_ip, metrics_port = config.metrics_bind_address.value
-            routes = {"/metrics": metrics.route(store)}
-            http.append(HttpEndpoints("metrics", metrics_ip, metrics_port, routes))
+        server = await _start_api_server(config, gateway, metrics, credentials)
+        http = _http_endpoints(config, store, metrics)
         for endpoints in http:
             await endpoints.start()
-
         await gateway.start()
     except BaseException:
+        for endpoints in http:
+            await endpoints.stop()
+        if server is not None:
+            await server.stop(None)
         await endpoint.release()
         await store.close()
         raise
     return _Started(endpoint, store, gateway, server, http)
+
+
+async def _start_api_server(
+    config: GatewayConfig,
+    gateway: Gateway,
+    metrics: GatewayMetrics,
+    credentials: grpc.ServerCredentials | None,
+) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        interceptors=[ApiMetricsInterceptor(metrics)],
+        # grpcio enables SO_REUSEPORT by default, which let a second gateway
+        # bind the same port and take half of the calls.
+        options=[("grpc.so_reuseport", 0)],
+    )
+    openshell_pb2_grpc.add_OpenShellServicer_to_server(
+        OpenShellService(gateway), server
+    )
+    address = listener_address(config)
+    try:
+        if credentials is None:
+            server.add_insecure_port(address)
+        else:
+            server.add_secure_port(address, credentials)
+    except RuntimeError as error:
+        raise OpenShellError(
+            f"cannot listen on {address} ({config.bind_address.source}): {error}; "
+            "is another gateway running there? Choose another port with --port "
+            "or OPENSHELL_SERVER_PORT"
+        ) from None
+    await server.start()
+    logger.info(
+        "public API listening on {} ({})",
+        address,
+        "plaintext" if credentials is None else "TLS",
+    )
+    return server
+
+
+def _http_endpoints(
+    config: GatewayConfig, store: SandboxStore, metrics: GatewayMetrics
+) -> list[HttpEndpoints]:
+    http = []
+    if config.health_bind_address.value is not None:
+        ip, port = config.health_bind_address.value
+        routes = health_routes(_readiness_check(store))
+        where = f"{config.health_bind_address.source}; change it with --health-port"
+        http.append(HttpEndpoints("health endpoints", ip, port, routes, where))
+    if config.metrics_bind_address.value is not None:
+        ip, port = config.metrics_bind_address.value
+        routes = {"/metrics": metrics.route(store)}
+        where = f"{config.metrics_bind_address.source}; change it with --metrics-port"
+        http.append(HttpEndpoints("metrics", ip, port, routes, where))
+    return http
 
 
 async def _stop(started: _Started) -> int:

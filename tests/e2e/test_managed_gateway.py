@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -103,3 +105,51 @@ def test_driver_exiting_early_fails_start(
         in message
     )
     assert "memdriver: backend unreachable, giving up" in message
+
+
+def test_second_gateway_on_same_port_fails(
+    make_gateway: GatewayFactory, short_tmp: Path
+) -> None:
+    site = install_memory_driver(short_tmp / "site")
+    env = {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    first = make_gateway(CONFIG, env=env)
+    first.start()
+    second = make_gateway(CONFIG, env=env, port=first.port)
+
+    # Health checks on the shared port reach the first gateway, so wait for
+    # the second process itself to give up.
+    with contextlib.suppress(RuntimeError):
+        second.start()
+    assert second.process is not None
+    assert second.process.wait(30) == 1
+    log = second.log_tail()
+    assert f"error: cannot listen on 127.0.0.1:{first.port}" in log
+    assert "Traceback" not in log
+    assert first.cli("gateway", "info").returncode == 0
+    assert first.stop() == 0
+
+
+def test_health_port_in_use_fails_cleanly(
+    make_gateway: GatewayFactory, short_tmp: Path
+) -> None:
+    site = install_memory_driver(short_tmp / "site")
+    env = {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        health_port = taken.getsockname()[1]
+        gateway = make_gateway(CONFIG, "--health-port", str(health_port), env=env)
+
+        with pytest.raises(RuntimeError) as caught:
+            gateway.start()
+
+    message = str(caught.value)
+    assert gateway.process is not None
+    assert gateway.process.returncode == 1
+    assert (
+        f"error: cannot listen for health endpoints on 127.0.0.1:{health_port}"
+        in message
+    )
+    assert "change it with --health-port" in message
+    assert "Traceback" not in message
+    assert "was never awaited" not in message
