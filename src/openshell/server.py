@@ -82,13 +82,16 @@ async def _log_listener_requirements(endpoint: Endpoint) -> None:
         )
 
 
-def _readiness_check(store: SandboxStore) -> ReadinessCheck:
-    """Return the /readyz check: a read from the store succeeds.
+def _readiness_check(store: SandboxStore, endpoint: Endpoint) -> ReadinessCheck:
+    """Return the /readyz check: the driver is up and a read from the store succeeds.
 
     The check only runs once the driver is acquired and the API listens.
     """
 
     async def check() -> str | None:
+        problem = endpoint.problem()
+        if problem is not None:
+            return problem
         try:
             await store.get(_READINESS_PROBE_ID)
         except Exception as error:
@@ -126,7 +129,7 @@ async def _start(
         driver = InstrumentedDriver(endpoint.driver, metrics)
         gateway = Gateway(store, driver, resolution.name, capabilities)
         server = await _start_api_server(config, gateway, metrics, credentials)
-        http = _http_endpoints(config, store, metrics)
+        http = _http_endpoints(config, store, endpoint, metrics)
         for endpoints in http:
             await endpoints.start()
         await gateway.start()
@@ -178,12 +181,15 @@ async def _start_api_server(
 
 
 def _http_endpoints(
-    config: GatewayConfig, store: SandboxStore, metrics: GatewayMetrics
+    config: GatewayConfig,
+    store: SandboxStore,
+    endpoint: Endpoint,
+    metrics: GatewayMetrics,
 ) -> list[HttpEndpoints]:
     http = []
     if config.health_bind_address.value is not None:
         ip, port = config.health_bind_address.value
-        routes = health_routes(_readiness_check(store))
+        routes = health_routes(_readiness_check(store, endpoint))
         where = f"{config.health_bind_address.source}; change it with --health-port"
         http.append(HttpEndpoints("health endpoints", ip, port, routes, where))
     if config.metrics_bind_address.value is not None:

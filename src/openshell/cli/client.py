@@ -9,6 +9,7 @@ import grpc
 import rich_click as click
 
 from openshell.cli.client_support import (
+    DEFAULT_ENDPOINT,
     DEFAULT_TIMEOUT_SECONDS,
     ENDPOINT_VARIABLE,
     default_endpoint,
@@ -24,13 +25,16 @@ from openshell.proto import openshell_pb2 as api
 
 click.rich_click.USE_MARKDOWN = True
 
+UINT32_MAX = 2**32 - 1
+POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--gateway",
     "endpoint",
     default=default_endpoint,
-    show_default=True,
+    show_default=DEFAULT_ENDPOINT,
     metavar="HOST:PORT",
     help=f"Gateway address. Env: {ENDPOINT_VARIABLE}.",
 )
@@ -96,7 +100,12 @@ def _show(sandbox: api.Sandbox, as_json: bool) -> None:
 
 @sandbox.command()
 @click.argument("command", nargs=-1)
-@click.option("--name", default="", help="Sandbox name. Default: generated.")
+@click.option(
+    "--name",
+    default="",
+    help="Sandbox name: at most 19 lowercase letters, digits and inner hyphens. "
+    "Default: generated.",
+)
 @click.option("--image", default="", help="OCI image. Default: the driver's.")
 @click.option(
     "--label",
@@ -119,7 +128,7 @@ def _show(sandbox: api.Sandbox, as_json: bool) -> None:
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=POSITIVE_SECONDS,
     default=120.0,
     show_default=True,
     help="Seconds to wait with --wait.",
@@ -154,7 +163,7 @@ def create(
     request = api.CreateSandboxRequest(
         spec=spec, name=name, labels=parse_pairs(labels, "--label"), workspace=workspace
     )
-    with gateway_stub(endpoint_from(ctx)) as stub:
+    with gateway_stub(endpoint_from(ctx), name or None) as stub:
         created = stub.CreateSandbox(request, timeout=DEFAULT_TIMEOUT_SECONDS).sandbox
         if wait:
             created = _wait_for_phase(stub, created, "READY", timeout)
@@ -173,7 +182,7 @@ def get(ctx: click.Context, name: str, workspace: str, as_json: bool) -> None:
 
         openshell sandbox get demo --json
     """
-    with gateway_stub(endpoint_from(ctx)) as stub:
+    with gateway_stub(endpoint_from(ctx), name) as stub:
         response = stub.GetSandbox(
             api.GetSandboxRequest(name=name, workspace=workspace),
             timeout=DEFAULT_TIMEOUT_SECONDS,
@@ -192,9 +201,14 @@ def get(ctx: click.Context, name: str, workspace: str, as_json: bool) -> None:
 @click.option("--workspace", default="", help="Workspace. Default: default.")
 @click.option("--all-workspaces", is_flag=True, help="List every workspace.")
 @click.option(
-    "--limit", type=int, default=0, help="Maximum rows (0 means 100, at most 1000)."
+    "--limit",
+    type=click.IntRange(0, UINT32_MAX),
+    default=0,
+    help="Maximum rows (0 means 100, at most 1000).",
 )
-@click.option("--offset", type=int, default=0, help="Rows to skip.")
+@click.option(
+    "--offset", type=click.IntRange(0, UINT32_MAX), default=0, help="Rows to skip."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_sandboxes(
@@ -241,7 +255,7 @@ def _lifecycle(
     as_json: bool,
 ) -> None:
     request_type = getattr(api, f"{rpc}Request")
-    with gateway_stub(endpoint_from(ctx)) as stub:
+    with gateway_stub(endpoint_from(ctx), name) as stub:
         sandbox = getattr(stub, rpc)(
             request_type(name=name, workspace=workspace), timeout=timeout
         ).sandbox
@@ -255,7 +269,7 @@ def _lifecycle(
 @click.option("--workspace", default="", help="Workspace. Default: default.")
 @click.option(
     "--timeout",
-    type=float,
+    type=POSITIVE_SECONDS,
     default=120.0,
     show_default=True,
     help="Seconds to wait for the stop.",
@@ -281,7 +295,11 @@ def stop(
     "--wait/--no-wait", default=False, help="Wait until the sandbox is READY."
 )
 @click.option(
-    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait."
+    "--timeout",
+    type=POSITIVE_SECONDS,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the sandbox as JSON.")
 @click.pass_context
@@ -315,7 +333,11 @@ def start(
 @click.option("--workspace", default="", help="Workspace. Default: default.")
 @click.option("--wait/--no-wait", default=False, help="Wait until the sandbox is gone.")
 @click.option(
-    "--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait."
+    "--timeout",
+    type=POSITIVE_SECONDS,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait.",
 )
 @click.pass_context
 def delete(
@@ -328,7 +350,7 @@ def delete(
         openshell sandbox delete demo --wait
     """
     request = api.DeleteSandboxRequest(name=name, workspace=workspace)
-    with gateway_stub(endpoint_from(ctx)) as stub:
+    with gateway_stub(endpoint_from(ctx), name) as stub:
         deleted = stub.DeleteSandbox(request, timeout=DEFAULT_TIMEOUT_SECONDS).deleted
         deadline = time.monotonic() + timeout
         while wait and deleted:
@@ -368,7 +390,7 @@ def delete(
 @click.option("--events", is_flag=True, help="Also print driver platform events.")
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(min=0),
     default=0.0,
     help="Give up after this many seconds (0: no limit).",
 )
@@ -383,11 +405,14 @@ def watch(
 ) -> None:
     """Print each phase transition of a sandbox as it happens.
 
+    Ends at the state given by --until, when the sandbox is deleted, or on
+    Ctrl-C.
+
     Example:
 
         openshell sandbox watch demo --until ready
     """
-    with gateway_stub(endpoint_from(ctx)) as stub:
+    with gateway_stub(endpoint_from(ctx), name) as stub:
         sandbox = stub.GetSandbox(
             api.GetSandboxRequest(name=name, workspace=workspace),
             timeout=DEFAULT_TIMEOUT_SECONDS,
@@ -413,6 +438,10 @@ def watch(
                     last_phase = phase
                 if until == phase.lower():
                     return
+        except KeyboardInterrupt:
+            # Ctrl-C is the normal way to end an open-ended watch.
+            stream.cancel()
+            return
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 fail(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,24 +38,59 @@ def endpoint_from(ctx: click.Context) -> str:
 
 
 @contextmanager
-def gateway_stub(endpoint: str) -> Iterator[api_grpc.OpenShellStub]:
-    """Open a plaintext channel to the gateway and turn call errors into exits."""
+def gateway_stub(
+    endpoint: str, sandbox: str | None = None
+) -> Iterator[api_grpc.OpenShellStub]:
+    """Open a plaintext channel to the gateway and turn call errors into exits.
+
+    `sandbox` names the sandbox the command is about, for its error messages.
+    """
     channel = grpc.insecure_channel(endpoint)
     try:
         yield api_grpc.OpenShellStub(channel)
     except grpc.RpcError as error:
-        code = error.code()
-        if code == grpc.StatusCode.UNAVAILABLE:
-            fail(
-                f"cannot reach the gateway at {endpoint}: {error.details()}; is "
-                "`openshell-gateway run` running? "
-                f"(set --gateway or {ENDPOINT_VARIABLE})",
-                EXIT_RUNTIME_ERROR,
-            )
-        status = EXIT_USAGE_ERROR if code in _USAGE_CODES else EXIT_RUNTIME_ERROR
-        fail(f"{code.name}: {error.details()}", status)
+        fail(*_describe_error(channel, endpoint, error, sandbox))
     finally:
         channel.close()
+
+
+def _gateway_answers(channel: grpc.Channel) -> bool:
+    try:
+        api_grpc.OpenShellStub(channel).Health(api.HealthRequest(), timeout=2)
+    except grpc.RpcError:
+        return False
+    return True
+
+
+def _describe_error(
+    channel: grpc.Channel, endpoint: str, error: grpc.RpcError, sandbox: str | None
+) -> tuple[str, int]:
+    """Return the message and exit status for a failed gateway call."""
+    code, details = error.code(), error.details()
+    status = EXIT_USAGE_ERROR if code in _USAGE_CODES else EXIT_RUNTIME_ERROR
+    if code == grpc.StatusCode.UNAVAILABLE and not _gateway_answers(channel):
+        return (
+            f"cannot reach the gateway at {endpoint}: {details}; is "
+            "`openshell-gateway run` running? "
+            f"(set --gateway or {ENDPOINT_VARIABLE})",
+            EXIT_RUNTIME_ERROR,
+        )
+    if code == grpc.StatusCode.NOT_FOUND and details == "sandbox not found" and sandbox:
+        return (
+            f"NOT_FOUND: sandbox '{sandbox}' not found; "
+            "`openshell sandbox list` shows the existing ones",
+            status,
+        )
+    if code == grpc.StatusCode.FAILED_PRECONDITION and "(current phase: Error)" in (
+        details or ""
+    ):
+        hint = f"openshell sandbox delete {sandbox}" if sandbox else "sandbox delete"
+        return (
+            f"{code.name}: {details}; a sandbox in the Error phase stays there "
+            f"until it is deleted (`{hint}`)",
+            status,
+        )
+    return f"{code.name}: {details}", status
 
 
 def to_dict(message: Message) -> dict[str, Any]:
@@ -75,7 +111,7 @@ def describe_sandbox(sandbox: api.Sandbox) -> str:
         f"workspace:  {meta.workspace}",
         f"phase:      {phase_name(status.phase)}",
         f"image:      {sandbox.spec.template.image}",
-        f"command:    {' '.join(sandbox.spec.command) or '(image default)'}",
+        f"command:    {shlex.join(sandbox.spec.command) or '(image default)'}",
         f"labels:     {', '.join(f'{k}={v}' for k, v in sorted(meta.labels.items()))}",
         f"backend:    {status.sandbox_name} {status.agent_pod}".rstrip(),
     ]

@@ -25,6 +25,10 @@ class Endpoint:
     driver: ComputeDriver
     managed: ManagedProcess | None = None
 
+    def problem(self) -> str | None:
+        """Return why the driver cannot serve calls, when the gateway can tell."""
+        return self.managed.problem() if self.managed is not None else None
+
     async def release(self) -> None:
         """Close clients; stop and reap a managed driver program."""
         if self.managed is not None:

@@ -45,13 +45,44 @@ class ManagedProcess:
     driver: RemoteDriver
     stderr_tail: collections.deque[str]
     stderr_task: asyncio.Task[None]
+    terminating: bool = False
+    exit_task: asyncio.Task[None] | None = None
 
     @property
     def socket_path(self) -> Path:
         return self.directory / SOCKET_NAME
 
+    def problem(self) -> str | None:
+        """Return why the driver program cannot serve calls, or None."""
+        returncode = self.process.returncode
+        if returncode is None:
+            return None
+        return (
+            f"compute driver '{self.name}' exited with {_exit_description(returncode)}"
+        )
+
+    def watch_exit(self) -> None:
+        """Log an error as soon as the program exits without being asked to."""
+        self.exit_task = asyncio.create_task(self._report_exit())
+
+    async def _report_exit(self) -> None:
+        await self.process.wait()
+        if self.terminating:
+            return
+        await self.stderr_task
+        stderr = "\n".join(self.stderr_tail) or "(no output on stderr)"
+        logger.bind(driver=self.name).error(
+            "compute driver '{}' (pid {}) exited unexpectedly with {}; driver calls "
+            "fail until the gateway is restarted; end of its stderr:\n{}",
+            self.name,
+            self.process.pid,
+            _exit_description(self.process.returncode or 0),
+            stderr,
+        )
+
     async def terminate(self) -> None:
         """Send SIGTERM, wait up to 5 s, then SIGKILL; reap; remove the socket."""
+        self.terminating = True
         await self.driver.close()
         if self.process.returncode is None:
             logger.info(
@@ -69,6 +100,8 @@ class ManagedProcess:
                 self.process.kill()
                 await self.process.wait()
         await self.stderr_task
+        if self.exit_task is not None:
+            await self.exit_task
         shutil.rmtree(self.directory, ignore_errors=True)
         logger.info(
             "compute driver '{}' exited with status {}; removed {}",
@@ -150,6 +183,7 @@ async def start_managed_driver(
     except BaseException:
         await managed.terminate()
         raise
+    managed.watch_exit()
     return managed
 
 
