@@ -109,7 +109,7 @@ def run_lifecycle(
         assert deleted.returncode == 0, deleted.stderr + gateway.log_tail()
         missing = gateway.cli("sandbox", "get", name)
         assert missing.returncode == 1
-        assert "NOT_FOUND: sandbox not found" in missing.stderr
+        assert f"NOT_FOUND: sandbox '{name}' not found" in missing.stderr
         assert container_of(client, sandbox_id) is None
 
         output, _ = watcher.communicate(timeout=30)
