@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from dataclasses import dataclass
 
@@ -30,6 +31,12 @@ from openshell.proto import openshell_pb2_grpc
 from openshell.resolution import Resolution, resolve_driver
 
 DRAIN_GRACE_SECONDS = 5.0
+SHUTDOWN_SWEEP_TIMEOUT_SECONDS = 300.0
+"""Longest wait for the shutdown sweep's StopSandbox calls (16 run at once)."""
+
+EXIT_FORCED = 130
+"""Exit status after a second SIGINT or SIGTERM cut the shutdown short."""
+
 _READINESS_PROBE_ID = "00000000-0000-0000-0000-000000000000"
 """How long in-flight public calls may finish once shutdown begins."""
 
@@ -206,7 +213,17 @@ async def _stop(started: _Started) -> int:
     for endpoints in started.http:
         await endpoints.stop()
     await started.server.stop(DRAIN_GRACE_SECONDS)
-    failures = await started.gateway.stop()
+    try:
+        failures = await asyncio.wait_for(
+            started.gateway.stop(), SHUTDOWN_SWEEP_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        logger.error(
+            "the shutdown sweep did not finish within {:g}s; exiting without "
+            "waiting for the remaining stops",
+            SHUTDOWN_SWEEP_TIMEOUT_SECONDS,
+        )
+        failures = 1
     await started.endpoint.release()
     await started.store.close()
     if failures:
@@ -229,9 +246,22 @@ async def serve(config: GatewayConfig, host: PluginHost) -> int:
     )
 
     stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if not stop.is_set():
+            logger.info("{} received; shutting down", signal.Signals(signum).name)
+            stop.set()
+            return
+        # A second signal means the operator does not want to wait for the
+        # shutdown sweep; a managed driver dies with us (parent-death signal).
+        logger.error(
+            "second {}: exiting without finishing shutdown", signal.Signals(signum).name
+        )
+        os._exit(EXIT_FORCED)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal, signum)
 
     started = await _start(config, host, resolution)
     logger.info("gateway {} ready", __version__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import stat
 import sys
@@ -153,3 +154,28 @@ def test_health_port_in_use_fails_cleanly(
     assert "change it with --health-port" in message
     assert "Traceback" not in message
     assert "was never awaited" not in message
+
+
+def test_second_signal_forces_exit(
+    make_gateway: GatewayFactory, short_tmp: Path
+) -> None:
+    site = install_memory_driver(short_tmp / "site")
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(site), *sys.path]),
+        "MEMDRIVER_HANG_STOP": "1",
+    }
+    gateway = make_gateway(CONFIG, env=env)
+    gateway.start()
+    assert gateway.process is not None
+    created = cli_json(gateway, "sandbox", "create", "--name", "stuck", "--wait")
+    assert created["status"]["phase"] == "SANDBOX_PHASE_READY"
+    [driver_pid] = driver_pids(gateway.process.pid)
+
+    gateway.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: "SIGTERM received; shutting down" in gateway.log_tail())
+    assert gateway.process.poll() is None  # the sweep's StopSandbox hangs
+
+    gateway.process.send_signal(signal.SIGTERM)
+    assert gateway.process.wait(10) == 130
+    assert "second SIGTERM: exiting without finishing shutdown" in gateway.log_tail()
+    wait_for(lambda: not Path(f"/proc/{driver_pid}").exists(), timeout=10)

@@ -76,7 +76,8 @@ MEMORY_DRIVER_PROGRAM = '''
 
 Behaviour switches come from the environment, so a test can make the
 program fail the way a real driver program would:
-MEMDRIVER_EXIT_BEFORE_READY=N prints to stderr and exits with status N.
+MEMDRIVER_EXIT_BEFORE_READY=N prints to stderr and exits with status N;
+MEMDRIVER_HANG_STOP=1 makes StopSandbox never return.
 """
 
 import argparse
@@ -134,6 +135,8 @@ class MemoryDriver(ComputeDriver):
 
     async def stop_sandbox(self, sandbox_id, sandbox_name):
         await self.get_sandbox(sandbox_id, sandbox_name)
+        if os.environ.get("MEMDRIVER_HANG_STOP"):
+            await asyncio.Event().wait()
 
     async def start_sandbox(self, sandbox_id, sandbox_name):
         await self.get_sandbox(sandbox_id, sandbox_name)
