@@ -23,6 +23,10 @@ MAX_MAP_VALUE_LEN: Final = 8192
 MAX_TEMPLATE_STRING_LEN: Final = 1024
 MAX_TEMPLATE_MAP_ENTRIES: Final = 128
 MAX_ANNOTATION_ENTRIES: Final = 128
+# NOTE: upstream sets no limit on selector labels; this gateway caps them like
+# annotations, because a few huge label maps made every ListSandboxes answer
+# larger than a client's default 4 MiB message limit.
+MAX_LABEL_ENTRIES: Final = 128
 MAX_TEMPLATE_STRUCT_SIZE: Final = 65_536
 MAX_POLICY_SIZE: Final = 262_144
 MAX_COMMAND_ARGS: Final = 256

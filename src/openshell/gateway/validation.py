@@ -96,6 +96,11 @@ def validate_create_request(request: api.CreateSandboxRequest) -> None:
         raise ApiError.invalid_argument("spec is required")
     validate_sandbox_name(request.name)
     validate_spec(request.spec)
+    if len(request.labels) > c.MAX_LABEL_ENTRIES:
+        raise ApiError.invalid_argument(
+            f"labels exceeds maximum entries ({len(request.labels)} > "
+            f"{c.MAX_LABEL_ENTRIES})"
+        )
     for key, value in request.labels.items():
         validate_label_key(key)
         validate_label_value(value)

@@ -274,6 +274,16 @@ def test_annotation_count_limit() -> None:
     assert error.message == "annotations exceeds maximum entries (129 > 128)"
 
 
+def test_label_count_limit() -> None:
+    error = rejection(request(labels={f"k{i}": "v" for i in range(129)}))
+
+    assert error.message == "labels exceeds maximum entries (129 > 128)"
+
+
+def test_label_count_at_limit_accepted() -> None:
+    validate_create_request(request(labels={f"k{i}": "v" for i in range(128)}))
+
+
 def test_name_checked_before_spec() -> None:
     create = api.CreateSandboxRequest(
         name="BAD", spec=api.SandboxSpec(log_level="x" * 40)
