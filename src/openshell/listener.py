@@ -43,6 +43,16 @@ def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials | None:
             f"cannot read TLS file {error.filename} ({config.tls.source}): "
             f"{error.strerror}"
         ) from None
+    for label, path, data in (
+        ("certificate", tls.cert_path, certificate),
+        ("private key", tls.key_path, key),
+    ):
+        # grpcio only reports a bad file as a failed bind, so check the form here.
+        if b"-----BEGIN " not in data:
+            raise ConfigError(
+                f"TLS {label} {path} ({config.tls.source}) is not a PEM file: give "
+                "a PEM-encoded file (it starts with '-----BEGIN ')"
+            )
     return grpc.ssl_server_credentials(
         [(key, certificate)],
         root_certificates=client_ca,

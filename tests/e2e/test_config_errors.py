@@ -229,3 +229,46 @@ def test_upstream_docker_config_passes_with_warnings(
     for key, line in zip(warnings, lines, strict=True):
         assert key in line
         assert "has no effect in this gateway and is ignored" in line
+
+
+def test_fifo_config_rejected(tmp_path: Path) -> None:
+    fifo = tmp_path / "gateway.toml"
+    os.mkfifo(fifo)
+
+    result = run_cli(
+        "openshell-gateway", "config", "check", "--config", str(fifo), timeout=30
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: cannot read config file {fifo} (from flag --config): not a "
+        "regular file\n"
+    )
+
+
+def test_tls_file_not_pem_rejected(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(DOCKER_FILE)
+    not_pem = tmp_path / "cert.txt"
+    not_pem.write_text("hello\n")
+
+    result = run_cli(
+        "openshell-gateway",
+        "config",
+        "check",
+        "--config",
+        str(config),
+        "--tls-cert",
+        str(not_pem),
+        "--tls-key",
+        str(not_pem),
+        env=gateway_env(tmp_path),
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"error: TLS certificate {not_pem} (flag --tls-cert"
+    )
+    assert result.stderr.endswith(
+        "is not a PEM file: give a PEM-encoded file (it starts with '-----BEGIN ')\n"
+    )

@@ -119,6 +119,11 @@ def _explicit_path(
 
 
 def _read_text(path: Path, where: str) -> str:
+    # A FIFO or device would block or never end; only regular files are read.
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ConfigError(
+            f"cannot read config file {path} (from {where}): not a regular file"
+        )
     try:
         data = path.read_bytes()
     except OSError as error:
