@@ -21,7 +21,8 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option(
         "--bind-address",
         metavar="IP",
-        help="IP address of the public API listener. Default: 127.0.0.1.",
+        help="IP address of the public API listener. Env: OPENSHELL_BIND_ADDRESS. "
+        "Default: 127.0.0.1.",
     ),
     click.option(
         "--port",
@@ -33,27 +34,29 @@ _OPTIONS: list[Callable[[F], F]] = [
         "--health-port",
         type=int,
         metavar="PORT",
-        help="Serve GET /healthz and /readyz on this port. Default: disabled.",
+        help="Serve GET /healthz and /readyz on this port. Env: "
+        "OPENSHELL_HEALTH_PORT. Default: disabled.",
     ),
     click.option(
         "--metrics-port",
         type=int,
         metavar="PORT",
-        help="Serve Prometheus metrics on this port. Default: disabled.",
+        help="Serve Prometheus metrics on this port. Env: OPENSHELL_METRICS_PORT. "
+        "Default: disabled.",
     ),
     click.option(
         "--log-level",
         metavar="LEVEL",
-        help="trace, debug, info, warning or error. Default: info. "
-        "debug also prints tracebacks.",
+        help="trace, debug, info, warning, error or critical. Env: "
+        "OPENSHELL_LOG_LEVEL. Default: info. debug also prints tracebacks.",
     ),
     click.option(
         "--drivers",
         "--driver",
         "drivers",
         multiple=True,
-        metavar="NAME[,NAME]",
-        help="Compute driver to use. Env: OPENSHELL_DRIVERS. "
+        metavar="NAME",
+        help="Compute driver to use (one). Env: OPENSHELL_DRIVERS. "
         "Default: compute_drivers from the file, else auto-detect.",
     ),
     click.option(
@@ -72,12 +75,23 @@ _OPTIONS: list[Callable[[F], F]] = [
         "--disable-tls",
         is_flag=True,
         default=None,
-        help="Serve plaintext gRPC (the default on loopback).",
+        help="Serve plaintext gRPC even off loopback. Env: OPENSHELL_DISABLE_TLS. "
+        "Default: plaintext on loopback, TLS required elsewhere.",
     ),
-    click.option("--tls-cert", metavar="PATH", help="TLS certificate (PEM)."),
-    click.option("--tls-key", metavar="PATH", help="TLS private key (PEM)."),
     click.option(
-        "--tls-client-ca", metavar="PATH", help="CA bundle for client certificates."
+        "--tls-cert",
+        metavar="PATH",
+        help="TLS certificate (PEM). Env: OPENSHELL_TLS_CERT.",
+    ),
+    click.option(
+        "--tls-key",
+        metavar="PATH",
+        help="TLS private key (PEM). Env: OPENSHELL_TLS_KEY.",
+    ),
+    click.option(
+        "--tls-client-ca",
+        metavar="PATH",
+        help="CA bundle for client certificates. Env: OPENSHELL_TLS_CLIENT_CA.",
     ),
 ]
 
