@@ -126,10 +126,11 @@ def resolve_driver(config: GatewayConfig, host: PluginHost) -> Resolution:
             )
         return _resolve_plugin(config, host, entry, selection, reserved=False)
 
+    installed = ", ".join(host.names()) or "none"
     raise ConfigError(
         f"remote compute driver '{name}' requires socket_path in "
         f"[openshell.drivers.{name}]; installing {package_for(name)} would also "
-        "provide it"
+        f"provide it (installed drivers: {installed})"
     )
 
 

@@ -79,7 +79,7 @@ CASES = {
         (),
         "remote compute driver 'foo' requires socket_path in "
         "[openshell.drivers.foo]; installing openshell-driver-foo would also "
-        "provide it",
+        "provide it (installed drivers: broken, docker, podman, shared)",
     ),
     "reserved driver not installed": (
         DOCKER_FILE,
