@@ -28,16 +28,18 @@ def _selected_names(options: dict[str, Any]) -> tuple[set[str], str | None]:
     return set(config.compute_drivers.value), None
 
 
-def _probe(host: Any, name: str) -> str:
+def _probe(host: Any, name: str) -> tuple[str, list[str]]:
+    """Return the probe's verdict and what each candidate did."""
     from openshell.plugin import ProbeResult
 
     try:
         result = host.call(name, "openshell_driver_probe")
     except Exception as error:
-        return f"probe failed: {type(error).__name__}: {error}"
+        return f"probe failed: {type(error).__name__}: {error}", []
     if not isinstance(result, ProbeResult):
-        return "-"
-    return "available" if result.available else "unavailable"
+        return "-", []
+    verdict = "available" if result.available else "unavailable"
+    return verdict, list(result.outcomes)
 
 
 def collect_rows(options: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
@@ -50,6 +52,9 @@ def collect_rows(options: dict[str, Any]) -> tuple[list[dict[str, Any]], str | N
     rows = []
     for entry in entries:
         description = entry.description
+        probe, outcomes = (
+            _probe(host, entry.name) if entry.status == "ok" else ("-", [])
+        )
         rows.append(
             {
                 "name": entry.name,
@@ -58,7 +63,8 @@ def collect_rows(options: dict[str, Any]) -> tuple[list[dict[str, Any]], str | N
                 "version": entry.version,
                 "status": entry.status,
                 "selected": entry.name in selected,
-                "probe": _probe(host, entry.name) if entry.status == "ok" else "-",
+                "probe": probe,
+                "probe_outcomes": outcomes,
                 "summary": description.summary if description else "",
                 "reason": entry.reason,
             }
@@ -80,7 +86,10 @@ def _print_table(rows: list[dict[str, Any]], verbose: bool) -> None:
             row["probe"],
         ]
         if verbose:
-            cells.append(row["reason"] or row["summary"])
+            detail = row["reason"] or row["summary"]
+            if row["probe_outcomes"]:
+                detail += "; probe: " + "; ".join(row["probe_outcomes"])
+            cells.append(detail)
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
