@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from loguru import logger
+
 from openshell.gateway import constants as c
 from openshell.gateway.errors import VersionConflictError
 from openshell.gateway.notify import ChangeNotifier
@@ -77,6 +79,7 @@ class SandboxRows:
             except VersionConflictError:
                 continue
             self._written(sandbox_id)
+            _log_phase_change(current, stored)
             return stored
         raise VersionConflictError(sandbox_id, version)
 
@@ -105,3 +108,20 @@ class SandboxRows:
         self._last_write.pop(sandbox_id, None)
         self.notifier.row_removed(sandbox_id)
         return existed
+
+
+def _log_phase_change(before: api.Sandbox, after: api.Sandbox) -> None:
+    """Log a phase transition; entering ERROR is a warning with its reason."""
+    if before.status.phase == after.status.phase:
+        return
+    old = api.SandboxPhase.Name(before.status.phase).removeprefix("SANDBOX_PHASE_")
+    new = api.SandboxPhase.Name(after.status.phase).removeprefix("SANDBOX_PHASE_")
+    log = logger.bind(sandbox_id=after.metadata.id, sandbox_name=after.metadata.name)
+    if after.status.phase != api.SANDBOX_PHASE_ERROR:
+        log.info("sandbox phase {} -> {}", old, new)
+        return
+    ready = next(
+        (cond for cond in after.status.conditions if cond.type == "Ready"), None
+    )
+    reason = f"{ready.reason}: {ready.message}" if ready else "no Ready condition"
+    log.warning("sandbox phase {} -> ERROR ({})", old, reason)
