@@ -1,7 +1,7 @@
 """Wall time of `openshell-gateway --help` and `drivers list` against `python -c pass`.
 
 Each command runs ROUNDS times, interleaved so that machine load affects all
-of them alike; the table gives the median and its ratio to the baseline
+of them alike. The table gives the median and its ratio to the baseline
 measured in the same run. Target: `drivers list` under 300 ms with the
 in-tree plugins installed.
 
