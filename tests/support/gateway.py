@@ -52,6 +52,7 @@ class GatewayProcess:
     env: dict[str, str]
     port: int
     extra_args: tuple[str, ...] = ()
+    credentials: grpc.ChannelCredentials | None = None
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -102,7 +103,12 @@ class GatewayProcess:
         )
 
     def _healthy(self) -> bool:
-        with grpc.insecure_channel(self.endpoint) as channel:
+        channel = (
+            grpc.insecure_channel(self.endpoint)
+            if self.credentials is None
+            else grpc.secure_channel(self.endpoint, self.credentials)
+        )
+        with channel:
             try:
                 api_grpc.OpenShellStub(channel).Health(api.HealthRequest(), timeout=1)
             except grpc.RpcError:
