@@ -94,6 +94,7 @@ def _invalid_requests() -> list[tuple[str, pb.DriverSandbox, grpc.StatusCode, st
     no_spec = pb.DriverSandbox(id=SANDBOX_ID, name="demo")
     no_template = pb.DriverSandbox(id=SANDBOX_ID, spec=pb.DriverSandboxSpec())
     no_image = sandbox_request(" ")
+    bad_reference = sandbox_request("BAD IMAGE!!")
     socket = sandbox_request(image)
     socket.spec.template.agent_socket_path = "/run/agent.sock"
     platform = _with_struct(sandbox_request(image), "platform_config", "annotations")
@@ -121,6 +122,13 @@ def _invalid_requests() -> list[tuple[str, pb.DriverSandbox, grpc.StatusCode, st
             no_image,
             precondition,
             "docker sandboxes require a template image",
+        ),
+        (
+            "invalid image reference",
+            bad_reference,
+            invalid,
+            "invalid image reference 'BAD IMAGE!!': expected "
+            "[HOST[:PORT]/]NAME[:TAG][@DIGEST] with a lower-case name",
         ),
         (
             "agent socket",

@@ -6,6 +6,7 @@ itself: no supervisor binary, token file or callback environment.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from openshell.errors import DriverError
@@ -45,6 +46,18 @@ class ContainerSpec:
         return CLEARED_ENTRYPOINT if self.command is not None else None
 
 
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?/)"
+)
+IMAGE_REFERENCE = re.compile(
+    rf"{_DOMAIN}?{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
+    r":[0-9a-fA-F]{32,})?"
+)
+"""Image references as Docker's reference grammar accepts them."""
+
+
 def check_sandbox(sandbox: pb.DriverSandbox) -> pb.DriverSandboxTemplate:
     """Raise `DriverError` when this driver cannot run the sandbox; return its template.
 
@@ -61,6 +74,11 @@ def check_sandbox(sandbox: pb.DriverSandbox) -> pb.DriverSandboxTemplate:
     if not template.image.strip():
         raise DriverError.failed_precondition(
             "docker sandboxes require a template image"
+        )
+    if not IMAGE_REFERENCE.fullmatch(template.image.strip()):
+        raise DriverError.invalid_argument(
+            f"invalid image reference {template.image.strip()!r}: expected "
+            "[HOST[:PORT]/]NAME[:TAG][@DIGEST] with a lower-case name"
         )
     if spec.HasField("resource_requirements") and spec.resource_requirements.HasField(
         "gpu"
