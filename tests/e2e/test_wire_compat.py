@@ -1,6 +1,6 @@
 """Wire compatibility: public API requests encoded by hand from field numbers.
 
-No generated class touches these requests or answers: they are built and
+No generated class touches these requests or responses: they are built and
 decoded with the raw protobuf codec in tests.support.wire, from the field
 numbers of upstream's openshell.v1 and openshell.datamodel.v1 messages.
 """

@@ -64,7 +64,7 @@ class GatewayProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start the gateway and wait until its public API answers Health."""
+        """Start the gateway and wait until a Health call on its public API succeeds."""
         self.state_home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = self._spawn(log)

@@ -1,7 +1,7 @@
 """A minimal protobuf wire-format codec, independent of generated classes.
 
 Used to prove wire compatibility: requests are built from field numbers
-alone and answers are decoded the same way.
+alone and responses are decoded the same way.
 """
 
 from __future__ import annotations

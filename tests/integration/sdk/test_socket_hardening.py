@@ -64,7 +64,7 @@ def test_stale_socket_removed(short_dir: Path) -> None:
     path = short_dir / "stale.sock"
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
-    listener.close()  # the file stays, nothing answers
+    listener.close()  # the file stays, but nothing listens
 
     remove_stale_socket(path)
 

@@ -37,7 +37,7 @@ def site(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def make_host(site: Path) -> MakeHost:
-    """Build a fresh plugin host that sees only the distributions in `site`."""
+    """Build a fresh plugin host limited to the distributions in `site`."""
 
     def build(**environ: str) -> PluginHost:
         return PluginHost(entry_points_in(site), environ=environ)
