@@ -47,19 +47,17 @@ class RemoteDriver(ComputeDriver):
             raise _driver_error(error) from None
 
     async def wait_until_reachable(
-        self,
-        timeout: float = CONNECT_TIMEOUT_SECONDS,
-        probe: Callable[[], Awaitable[object]] | None = None,
+        self, timeout: float = CONNECT_TIMEOUT_SECONDS
     ) -> None:
-        """Call GetCapabilities every 250 ms until it succeeds, for at most `timeout`.
+        """Call GetCapabilities every 250 ms until the socket accepts calls.
 
-        `probe` replaces that call, for example to also watch a child process.
+        Any answer other than UNAVAILABLE counts, even an error: the startup
+        sequence reports that error when it calls GetCapabilities itself.
         """
         deadline = time.monotonic() + timeout
-        attempt = probe or self.get_capabilities
         while True:
             try:
-                await attempt()
+                await self.get_capabilities()
                 return
             except DriverError as error:
                 if error.code != grpc.StatusCode.UNAVAILABLE:

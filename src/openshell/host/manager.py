@@ -121,9 +121,6 @@ class PluginHost:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
-    def is_installed(self, name: str) -> bool:
-        return name in self._entries
-
     def load(self, name: str) -> DriverEntry | None:
         """Import the plugin registered as `name`; return its entry, None if absent.
 
