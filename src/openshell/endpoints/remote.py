@@ -51,7 +51,7 @@ class RemoteDriver(ComputeDriver):
     ) -> None:
         """Call GetCapabilities every 250 ms until the socket accepts calls.
 
-        Any answer other than UNAVAILABLE counts, even an error: the startup
+        Any status other than UNAVAILABLE counts, even an error: the startup
         sequence reports that error when it calls GetCapabilities itself.
         """
         deadline = time.monotonic() + timeout
