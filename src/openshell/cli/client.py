@@ -28,6 +28,13 @@ click.rich_click.USE_MARKDOWN = True
 UINT32_MAX = 2**32 - 1
 POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
 
+workspace_option = click.option(
+    "--workspace", default="", help="Workspace. Default: default."
+)
+sandbox_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the sandbox as JSON."
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -122,7 +129,7 @@ def _show(sandbox: api.Sandbox, as_json: bool) -> None:
     help="Environment variable (repeatable).",
 )
 @click.option("--tty", is_flag=True, help="Allocate a pseudo-terminal for the command.")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option(
     "--wait/--no-wait", default=False, help="Wait until the sandbox is READY."
 )
@@ -133,7 +140,7 @@ def _show(sandbox: api.Sandbox, as_json: bool) -> None:
     show_default=True,
     help="Seconds to wait with --wait.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the sandbox as JSON.")
+@sandbox_json_option
 @click.pass_context
 def create(
     ctx: click.Context,
@@ -172,8 +179,8 @@ def create(
 
 @sandbox.command()
 @click.argument("name")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
-@click.option("--json", "as_json", is_flag=True, help="Print the sandbox as JSON.")
+@workspace_option
+@sandbox_json_option
 @click.pass_context
 def get(ctx: click.Context, name: str, workspace: str, as_json: bool) -> None:
     """Show one sandbox.
@@ -198,7 +205,7 @@ def get(ctx: click.Context, name: str, workspace: str, as_json: bool) -> None:
     metavar="KEY=VALUE[,...]",
     help="Only sandboxes with all these labels.",
 )
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option("--all-workspaces", is_flag=True, help="List every workspace.")
 @click.option(
     "--limit",
@@ -266,7 +273,7 @@ def _lifecycle(
 
 @sandbox.command()
 @click.argument("name")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option(
     "--timeout",
     type=POSITIVE_SECONDS,
@@ -274,7 +281,7 @@ def _lifecycle(
     show_default=True,
     help="Seconds to wait for the stop.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the sandbox as JSON.")
+@sandbox_json_option
 @click.pass_context
 def stop(
     ctx: click.Context, name: str, workspace: str, timeout: float, as_json: bool
@@ -290,7 +297,7 @@ def stop(
 
 @sandbox.command()
 @click.argument("name")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option(
     "--wait/--no-wait", default=False, help="Wait until the sandbox is READY."
 )
@@ -301,7 +308,7 @@ def stop(
     show_default=True,
     help="Seconds to wait.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the sandbox as JSON.")
+@sandbox_json_option
 @click.pass_context
 def start(
     ctx: click.Context,
@@ -330,7 +337,7 @@ def start(
 
 @sandbox.command()
 @click.argument("name")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option("--wait/--no-wait", default=False, help="Wait until the sandbox is gone.")
 @click.option(
     "--timeout",
@@ -378,7 +385,7 @@ def delete(
 
 @sandbox.command()
 @click.argument("name")
-@click.option("--workspace", default="", help="Workspace. Default: default.")
+@workspace_option
 @click.option(
     "--until",
     "until",

@@ -61,7 +61,7 @@ class SandboxOperations:
         self._tasks = tasks
         # Sandbox ID -> set once the driver's CreateSandbox call has returned.
         # A delete waits for it, because a driver asked to delete a sandbox it
-        # is still creating would answer "nothing to delete" and the create
+        # is still creating would report "nothing to delete" and the create
         # would then leave a backend resource without a row.
         self._creating: dict[str, asyncio.Event] = {}
 

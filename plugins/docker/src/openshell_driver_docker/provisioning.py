@@ -134,7 +134,7 @@ class Provisioner:
             await self._create_and_start(entry, image_id)
 
     async def _prepare_image(self, entry: PendingCreate) -> str:
-        """Return the ID of the image to run, pulling it as the pull policy says."""
+        """Return the ID of the image to run, pulling it as the pull policy requires."""
         reference = entry.spec.image
         policy = self._settings.image_pull_policy
         if policy is not PullPolicy.ALWAYS:
@@ -179,7 +179,7 @@ class Provisioner:
             return
 
         # Checking the flag and handing over happen without an await between
-        # them, so a cancelling call either sees the entry or finds the container.
+        # them, so a cancelling call either finds the entry or finds the container.
         if entry.cancelled:
             await self._discard(container_id)
             return
