@@ -32,7 +32,7 @@ from openshell.resolution import Resolution, resolve_driver
 
 DRAIN_GRACE_SECONDS = 5.0
 SHUTDOWN_SWEEP_TIMEOUT_SECONDS = 300.0
-"""Longest wait for the shutdown sweep's StopSandbox calls (16 run at once)."""
+"""Maximum wait for the shutdown sweep's StopSandbox calls (16 run at once)."""
 
 EXIT_FORCED = 130
 """Exit status after a second SIGINT or SIGTERM cut the shutdown short."""

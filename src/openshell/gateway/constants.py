@@ -23,7 +23,7 @@ MAX_MAP_VALUE_LEN: Final = 8192
 MAX_TEMPLATE_STRING_LEN: Final = 1024
 MAX_TEMPLATE_MAP_ENTRIES: Final = 128
 MAX_ANNOTATION_ENTRIES: Final = 128
-# NOTE: upstream sets no limit on selector labels; this gateway caps them like
+# NOTE: upstream sets no limit on selector labels. This gateway caps them like
 # annotations, because a few huge label maps made every ListSandboxes response
 # larger than a client's default 4 MiB message limit.
 MAX_LABEL_ENTRIES: Final = 128

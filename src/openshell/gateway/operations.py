@@ -257,7 +257,7 @@ class SandboxOperations:
         """Write the pending phase, call the driver, then record the outcome.
 
         A stop is done when the driver returns, so the row is written
-        `STOPPED`; a start is done only when the backend reports ready, so
+        `STOPPED`. A start is done only when the backend reports ready, so
         the row stays `STARTING` until an observation reports READY or ERROR.
         """
 

@@ -215,8 +215,8 @@ class OpenShellService(api_grpc.OpenShellServicer):
         self, request: api.ExecSandboxRequest, context: Context
     ) -> AsyncIterator[api.ExecSandboxEvent]:
         # Upstream runs commands through the in-sandbox supervisor, which this
-        # gateway does not have; the message says so instead of a bare
-        # "Method not implemented".
+        # gateway does not have, so the message names that reason instead of
+        # a bare "Method not implemented".
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED,
             "ExecSandbox is not supported by this gateway: it has no in-sandbox "

@@ -1,7 +1,7 @@
 """Plugin hooks of the Docker compute driver, the target of the `docker` entry point.
 
 The gateway imports this module to list, check and probe drivers, so it
-imports neither docker-py nor the driver itself; `openshell_driver_create`
+imports neither docker-py nor the driver itself. `openshell_driver_create`
 loads them when the driver is actually used.
 """
 

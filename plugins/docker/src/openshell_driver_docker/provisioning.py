@@ -1,7 +1,7 @@
 """Background creation of sandbox containers, like upstream's Docker driver.
 
-`CreateSandbox` records a pending entry and returns; a task then prepares the
-image, creates and starts the container and reports each step through the
+`CreateSandbox` records a pending entry and returns. A task then prepares the
+image, creates and starts the container, and reports each step through the
 watch streams. A failed entry stays listed with `Ready` = False and the
 failure's reason until the sandbox is deleted.
 """
